@@ -1,0 +1,190 @@
+/* Contexts: one OpenCL device with an in-order queue, or the CPU reference. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int lc_icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return n == 0;
+}
+
+static int lc_iequal(const char *a, const char *b)
+{
+    while (*a && *b && tolower((unsigned char)*a) == tolower((unsigned char)*b)) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* Resolves a device spec (see lstmcl_context_create) to a device index. */
+static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *index)
+{
+    size_t count = 0;
+    lstmcl_status st = lstmcl_device_count(&count);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    if (count == 0)
+        return lc_fail(NULL, LSTMCL_ERROR_NO_DEVICE,
+                       "no OpenCL device found (is an OpenCL driver such as PoCL installed?)");
+    if (!spec || !*spec) {
+        /* Default: the first GPU, else the first device. */
+        for (size_t i = 0; i < count; i++) {
+            cl_platform_id p;
+            cl_device_id d;
+            cl_device_type type = 0;
+            if (lc_find_device(i, &p, &d) == LSTMCL_SUCCESS &&
+                clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+                (type & CL_DEVICE_TYPE_GPU)) {
+                *index = i;
+                return LSTMCL_SUCCESS;
+            }
+        }
+        *index = 0;
+        return LSTMCL_SUCCESS;
+    }
+    int digits = 1;
+    for (const char *c = spec; *c; c++)
+        digits &= isdigit((unsigned char)*c) != 0;
+    if (digits) {
+        char *end = NULL;
+        unsigned long long v = strtoull(spec, &end, 10);
+        if (v >= count)
+            return lc_fail(NULL, LSTMCL_ERROR_NO_DEVICE,
+                           "%s \"%s\": device index out of range (%zu device%s found)", origin,
+                           spec, count, count == 1 ? "" : "s");
+        *index = (size_t)v;
+        return LSTMCL_SUCCESS;
+    }
+    for (size_t i = 0; i < count; i++) {
+        lstmcl_device_info info;
+        st = lstmcl_device_get_info(i, &info);
+        if (st != LSTMCL_SUCCESS)
+            return st;
+        if (lc_icontains(info.name, spec)) {
+            *index = i;
+            return LSTMCL_SUCCESS;
+        }
+    }
+    return lc_fail(NULL, LSTMCL_ERROR_NO_DEVICE,
+                   "%s \"%s\": no OpenCL device name contains it (%zu device%s found)", origin,
+                   spec, count, count == 1 ? "" : "s");
+}
+
+lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **out)
+{
+    if (!out)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_context_create: ctx must not be NULL");
+    *out = NULL;
+    const char *origin = "device";
+    if (!device_spec || !*device_spec) {
+        const char *env = getenv(LSTMCL_DEVICE_ENV);
+        if (env && *env) {
+            device_spec = env;
+            origin = LSTMCL_DEVICE_ENV;
+        }
+    }
+    lstmcl_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return lc_fail(NULL, LSTMCL_ERROR_OUT_OF_HOST_MEMORY, "allocating a context");
+    if (device_spec && (lc_iequal(device_spec, "cpu") || lc_iequal(device_spec, "reference"))) {
+        ctx->reference = 1;
+        *out = ctx;
+        return LSTMCL_SUCCESS;
+    }
+    size_t index = 0;
+    lstmcl_status st = lc_resolve(device_spec, origin, &index);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_find_device(index, &ctx->platform, &ctx->device);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_fill_device_info(ctx->platform, ctx->device, index, &ctx->info);
+    if (st != LSTMCL_SUCCESS) {
+        free(ctx);
+        return st;
+    }
+    cl_int err = CL_SUCCESS;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
+                                     0};
+    ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = lc_fail_cl(NULL, err, "clCreateContext", ctx->info.name);
+        free(ctx);
+        return st;
+    }
+    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, 0, &err);
+    if (err != CL_SUCCESS) {
+        st = lc_fail_cl(NULL, err, "clCreateCommandQueue", ctx->info.name);
+        clReleaseContext(ctx->cl);
+        free(ctx);
+        return st;
+    }
+    *out = ctx;
+    return LSTMCL_SUCCESS;
+}
+
+void lstmcl_context_destroy(lstmcl_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->queue) {
+        clFinish(ctx->queue);
+        clReleaseCommandQueue(ctx->queue);
+    }
+    if (ctx->cl)
+        clReleaseContext(ctx->cl);
+    free(ctx);
+}
+
+int lstmcl_context_is_reference(const lstmcl_context *ctx)
+{
+    return ctx && ctx->reference;
+}
+
+lstmcl_status lstmcl_context_device_info(const lstmcl_context *ctx, lstmcl_device_info *info)
+{
+    if (!ctx || !info)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_context_device_info: ctx and info must not be NULL");
+    if (ctx->reference)
+        return lc_fail((lstmcl_context *)ctx, LSTMCL_ERROR_UNSUPPORTED,
+                       "lstmcl_context_device_info: the CPU reference context has no OpenCL "
+                       "device");
+    *info = ctx->info;
+    return LSTMCL_SUCCESS;
+}
+
+lstmcl_status lstmcl_context_cl_objects(const lstmcl_context *ctx, cl_context *cl_ctx,
+                                        cl_device_id *device, cl_command_queue *queue)
+{
+    if (!ctx)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_context_cl_objects: ctx must not be NULL");
+    if (ctx->reference)
+        return lc_fail((lstmcl_context *)ctx, LSTMCL_ERROR_UNSUPPORTED,
+                       "lstmcl_context_cl_objects: the CPU reference context has no OpenCL "
+                       "objects");
+    if (cl_ctx)
+        *cl_ctx = ctx->cl;
+    if (device)
+        *device = ctx->device;
+    if (queue)
+        *queue = ctx->queue;
+    return LSTMCL_SUCCESS;
+}
+
+const char *lstmcl_context_last_error(const lstmcl_context *ctx)
+{
+    return ctx ? ctx->err : "";
+}

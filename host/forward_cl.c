@@ -1,0 +1,532 @@
+/* The device path: weights uploaded once per model, kernels built once per
+ * model, buffers allocated once per shape; a forward pass only enqueues.
+ *
+ * Per layer: one SGEMM (CLBlast) for the input projections of all gates,
+ * directions and steps; then per step one SGEMM per direction for
+ * h(t-1) R^T, the fused elementwise cell kernel, and for a projected LSTM
+ * one SGEMM per direction plus a small kernel that commits h and y. */
+#include <clblast_c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define LC_CELL_SOURCE "lstm_cell.cl"
+
+#define LC_TRY_CL(ctx, expr, call, ...)                                          \
+    do {                                                                         \
+        cl_int e_ = (expr);                                                      \
+        if (e_ != CL_SUCCESS) {                                                  \
+            char what_[256];                                                     \
+            snprintf(what_, sizeof what_, __VA_ARGS__);                          \
+            return lc_fail_cl((ctx), e_, (call), what_);                         \
+        }                                                                        \
+    } while (0)
+
+static void lc_release_mem(cl_mem *b)
+{
+    if (*b) {
+        clReleaseMemObject(*b);
+        *b = NULL;
+    }
+}
+
+static lstmcl_status lc_upload(lstmcl_context *ctx, cl_mem *out, const float *src, size_t count,
+                               const char *what, size_t layer)
+{
+    cl_int err = CL_SUCCESS;
+    *out = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                          count * sizeof(float), (void *)src, &err);
+    if (err != CL_SUCCESS) {
+        *out = NULL;
+        char w[128];
+        snprintf(w, sizeof w, "layer %zu: uploading %s (%zu floats)", layer, what, count);
+        return lc_fail_cl(ctx, err, "clCreateBuffer", w);
+    }
+    return LSTMCL_SUCCESS;
+}
+
+static lstmcl_status lc_build_program(lstmcl_model *m)
+{
+    lstmcl_context *ctx = m->ctx;
+    const char *text = NULL;
+    size_t size = 0;
+    int owned = 0;
+    lstmcl_status st = lc_kernel_source(ctx, LC_CELL_SOURCE, &text, &size, &owned);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    lstmcl_activation(*a)[3] = m->desc.activations;
+    char opts[512];
+    snprintf(opts, sizeof opts,
+             "-cl-std=CL1.2 -D HID=%zu -D HOUT=%zu -D NDIR=%zu -D REV0=%d -D REV1=%d "
+             "-D ACT_F0=%d -D ACT_G0=%d -D ACT_H0=%d -D ACT_F1=%d -D ACT_G1=%d -D ACT_H1=%d "
+             "-D HAS_PROJ=%d -D PEEPHOLE=%d -D INPUT_FORGET=%d -D HAS_CLIP=%d",
+             m->H, m->Hout, m->D, m->reversed[0], m->reversed[1], (int)a[0][0].kind,
+             (int)a[0][1].kind, (int)a[0][2].kind, (int)a[1][0].kind, (int)a[1][1].kind,
+             (int)a[1][2].kind, m->P != 0, m->desc.peephole != 0, m->desc.input_forget != 0,
+             m->desc.has_clip != 0);
+    cl_int err = CL_SUCCESS;
+    m->program = clCreateProgramWithSource(ctx->cl, 1, &text, &size, &err);
+    if (owned)
+        free((void *)text);
+    if (err != CL_SUCCESS) {
+        m->program = NULL;
+        return lc_fail_cl(ctx, err, "clCreateProgramWithSource", LC_CELL_SOURCE);
+    }
+    err = clBuildProgram(m->program, 1, &ctx->device, opts, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char log[LC_ERR_MAX / 2] = "";
+        size_t got = 0;
+        if (clGetProgramBuildInfo(m->program, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1,
+                                  log, &got) != CL_SUCCESS)
+            strcpy(log, "(build log not available)");
+        log[got < sizeof log ? got : sizeof log - 1] = '\0';
+        const char *name = lc_cl_error_name(err);
+        return lc_fail(ctx, err == CL_BUILD_PROGRAM_FAILURE ? LSTMCL_ERROR_KERNEL_BUILD
+                                                             : (lstmcl_status)err,
+                       "clBuildProgram(%s, \"%s\") returned %d (%s); build log:\n%s",
+                       LC_CELL_SOURCE, opts, (int)err, name ? name : "?", log);
+    }
+    m->k_cell = clCreateKernel(m->program, "lstm_cell", &err);
+    LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_cell of %s", LC_CELL_SOURCE);
+    if (m->P) {
+        m->k_proj = clCreateKernel(m->program, "lstm_project", &err);
+        LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_project of %s", LC_CELL_SOURCE);
+    }
+    return LSTMCL_SUCCESS;
+}
+
+lstmcl_status lc_device_model_init(lstmcl_model *m)
+{
+    lstmcl_context *ctx = m->ctx;
+    const size_t D = m->D, H = m->H;
+    lstmcl_status st;
+    for (size_t l = 0; l < m->L; l++) {
+        lc_layer *ly = &m->layers[l];
+        float *b = malloc(D * 4 * H * sizeof(float));
+        if (!b)
+            return lc_fail(ctx, LSTMCL_ERROR_OUT_OF_HOST_MEMORY, "layer %zu: bias", l);
+        /* The two biases only ever appear summed. */
+        for (size_t i = 0; i < D * 4 * H; i++)
+            b[i] = (float)((double)ly->bw[i] + (double)ly->br[i]);
+        st = lc_upload(ctx, &ly->b_buf, b, D * 4 * H, "bias", l);
+        free(b);
+        if (st == LSTMCL_SUCCESS)
+            st = lc_upload(ctx, &ly->w_buf, ly->w, D * 4 * H * ly->in, "input weights", l);
+        if (st == LSTMCL_SUCCESS)
+            st = lc_upload(ctx, &ly->r_buf, ly->r, D * 4 * H * m->Hout, "recurrent weights", l);
+        if (st == LSTMCL_SUCCESS && ly->peep)
+            st = lc_upload(ctx, &ly->peep_buf, ly->peep, D * 3 * H, "peepholes", l);
+        if (st == LSTMCL_SUCCESS && ly->proj)
+            st = lc_upload(ctx, &ly->proj_buf, ly->proj, D * m->P * H, "projection", l);
+        if (st != LSTMCL_SUCCESS)
+            return st;
+    }
+    float ap[12] = {0};
+    for (size_t d = 0; d < 2; d++)
+        for (size_t s = 0; s < 3; s++) {
+            ap[d * 6 + s * 2] = m->desc.activations[d][s].alpha;
+            ap[d * 6 + s * 2 + 1] = m->desc.activations[d][s].beta;
+        }
+    st = lc_upload(ctx, &m->act_params, ap, 12, "activation parameters", 0);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    return lc_build_program(m);
+}
+
+static void lc_ws_release(lc_workspace *w)
+{
+    cl_mem *all[] = {&w->x,  &w->y,  &w->xw, &w->ytmp[0], &w->ytmp[1], &w->h[0], &w->h[1],
+                     &w->c,  &w->gh, &w->hraw, &w->hp,   &w->lens,    &w->h0,   &w->c0,
+                     &w->hn, &w->cn};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        lc_release_mem(all[i]);
+    w->cap_tn = w->cap_n = 0;
+}
+
+void lc_device_model_release(lstmcl_model *m)
+{
+    if (m->ctx->queue)
+        clFinish(m->ctx->queue);
+    lc_ws_release(&m->ws);
+    for (size_t l = 0; m->layers && l < m->L; l++) {
+        lc_layer *ly = &m->layers[l];
+        lc_release_mem(&ly->w_buf);
+        lc_release_mem(&ly->r_buf);
+        lc_release_mem(&ly->b_buf);
+        lc_release_mem(&ly->peep_buf);
+        lc_release_mem(&ly->proj_buf);
+    }
+    lc_release_mem(&m->act_params);
+    if (m->k_cell)
+        clReleaseKernel(m->k_cell);
+    if (m->k_proj)
+        clReleaseKernel(m->k_proj);
+    if (m->program)
+        clReleaseProgram(m->program);
+    m->k_cell = m->k_proj = NULL;
+    m->program = NULL;
+}
+
+/* A zero-filled device buffer of `count` floats (CLBlast may read C even
+ * with beta = 0, so scratch never holds stale NaNs). */
+static lstmcl_status lc_scratch(lstmcl_context *ctx, cl_mem *b, size_t count, const char *what)
+{
+    cl_int err = CL_SUCCESS;
+    if (count == 0)
+        count = 1;
+    *b = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &err);
+    if (err != CL_SUCCESS) {
+        *b = NULL;
+        char w[128];
+        snprintf(w, sizeof w, "allocating %s (%zu floats)", what, count);
+        return lc_fail_cl(ctx, err, "clCreateBuffer", w);
+    }
+    const float zero = 0.0f;
+    LC_TRY_CL(ctx, clEnqueueFillBuffer(ctx->queue, *b, &zero, sizeof zero, 0, count * sizeof(float),
+                                       0, NULL, NULL),
+              "clEnqueueFillBuffer", "clearing %s", what);
+    return LSTMCL_SUCCESS;
+}
+
+/* Makes the workspace fit T x N (with host staging buffers when `io`). */
+static lstmcl_status lc_ws_ensure(lstmcl_model *m, size_t T, size_t N, int io)
+{
+    lc_workspace *w = &m->ws;
+    lstmcl_context *ctx = m->ctx;
+    size_t tn = T * N;
+    int have_io = w->x != NULL;
+    if (tn <= w->cap_tn && N <= w->cap_n && (!io || have_io))
+        return LSTMCL_SUCCESS;
+    size_t cap_tn = tn > w->cap_tn ? tn : w->cap_tn;
+    size_t cap_n = N > w->cap_n ? N : w->cap_n;
+    if (cap_tn < cap_n)
+        cap_tn = cap_n;
+    io = io || have_io;
+    lc_ws_release(w);
+    const size_t D = m->D, H = m->H, Hout = m->Hout, L = m->L;
+    lstmcl_status st = LSTMCL_SUCCESS;
+#define LC_ALLOC(field, count)                               \
+    do {                                                     \
+        if (st == LSTMCL_SUCCESS)                            \
+            st = lc_scratch(ctx, &w->field, (count), #field); \
+    } while (0)
+    LC_ALLOC(xw, cap_tn * D * 4 * H);
+    if (L > 1)
+        LC_ALLOC(ytmp[0], cap_tn * D * Hout);
+    if (L > 2)
+        LC_ALLOC(ytmp[1], cap_tn * D * Hout);
+    LC_ALLOC(h[0], D * cap_n * Hout);
+    LC_ALLOC(h[1], D * cap_n * Hout);
+    LC_ALLOC(c, D * cap_n * H);
+    LC_ALLOC(gh, D * cap_n * 4 * H);
+    if (m->P) {
+        LC_ALLOC(hraw, D * cap_n * H);
+        LC_ALLOC(hp, D * cap_n * Hout);
+    }
+    if (io) {
+        LC_ALLOC(x, cap_tn * m->I);
+        LC_ALLOC(y, cap_tn * D * Hout);
+        LC_ALLOC(lens, cap_n);
+        LC_ALLOC(h0, L * D * cap_n * Hout);
+        LC_ALLOC(c0, L * D * cap_n * H);
+        LC_ALLOC(hn, L * D * cap_n * Hout);
+        LC_ALLOC(cn, L * D * cap_n * H);
+    }
+#undef LC_ALLOC
+    if (st != LSTMCL_SUCCESS) {
+        lc_ws_release(w);
+        return st;
+    }
+    w->cap_tn = cap_tn;
+    w->cap_n = cap_n;
+    return LSTMCL_SUCCESS;
+}
+
+/* C(m x n) = A(m x k) B(n x k)^T, all row-major with offsets in floats. */
+static lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
+                                size_t a_off, cl_mem B, size_t b_off, cl_mem C, size_t c_off,
+                                const char *what, size_t layer, size_t step)
+{
+    cl_command_queue q = m->ctx->queue;
+    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                       CLBlastTransposeYes, M, Nn, K, 1.0f, A, a_off, K, B, b_off,
+                                       K, 0.0f, C, c_off, Nn, &q, NULL);
+    if (s != CLBlastSuccess) {
+        char w[160];
+        snprintf(w, sizeof w, "layer %zu step %zu: %s (%zu x %zu x %zu)", layer, step, what, M,
+                 Nn, K);
+        return lc_fail_cl(m->ctx, (cl_int)s, "CLBlastSgemm", w);
+    }
+    return LSTMCL_SUCCESS;
+}
+
+typedef struct lc_io {
+    size_t T, N;
+    int batch_first;
+    cl_mem x, lens, h0, c0, y, hn, cn;
+} lc_io;
+
+#define LC_ARG(k, i, v)                                                                    \
+    do {                                                                                   \
+        cl_int e_ = clSetKernelArg((k), (i), sizeof(v), &(v));                             \
+        if (e_ != CL_SUCCESS)                                                              \
+            return lc_fail_cl(m->ctx, e_, "clSetKernelArg", "setting argument " #v);       \
+    } while (0)
+
+static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
+{
+    lstmcl_context *ctx = m->ctx;
+    lc_workspace *w = &m->ws;
+    cl_command_queue q = ctx->queue;
+    const size_t T = io->T, N = io->N, D = m->D, H = m->H, Hout = m->Hout, P = m->P;
+    const size_t DH = D * Hout, G = D * 4 * H;
+    const cl_int Ti = (cl_int)T, Ni = (cl_int)N, has_lens = io->lens != NULL;
+    const float clip_k = m->desc.clip;
+    const float zero = 0.0f;
+    lstmcl_status st;
+    for (size_t l = 0; l < m->L; l++) {
+        const lc_layer *ly = &m->layers[l];
+        cl_mem in = l == 0 ? io->x : w->ytmp[(l - 1) % 2];
+        int last = l + 1 == m->L;
+        cl_mem out = last ? io->y : w->ytmp[l % 2];
+        cl_int has_y = out != NULL;
+        cl_long xw_ts = (cl_long)(N * G), xw_ns = (cl_long)G;
+        if (l == 0 && io->batch_first) {
+            xw_ts = (cl_long)G;
+            xw_ns = (cl_long)(T * G);
+        }
+        cl_long y_ts = (cl_long)(N * DH), y_ns = (cl_long)DH;
+        if (last && io->batch_first) {
+            y_ts = (cl_long)DH;
+            y_ns = (cl_long)(T * DH);
+        }
+        st = lc_gemm_nt(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0, "input projection",
+                        l, 0);
+        if (st != LSTMCL_SUCCESS)
+            return st;
+        /* Initial state of this layer: rows l*D .. l*D+D-1 of h0/c0. */
+        size_t hbytes = D * N * Hout * sizeof(float), cbytes = D * N * H * sizeof(float);
+        if (io->h0)
+            LC_TRY_CL(ctx, clEnqueueCopyBuffer(q, io->h0, w->h[0], l * hbytes, 0, hbytes, 0, NULL,
+                                               NULL),
+                      "clEnqueueCopyBuffer", "layer %zu: initial h", l);
+        else
+            LC_TRY_CL(ctx, clEnqueueFillBuffer(q, w->h[0], &zero, sizeof zero, 0, hbytes, 0, NULL,
+                                               NULL),
+                      "clEnqueueFillBuffer", "layer %zu: zero initial h", l);
+        if (io->c0)
+            LC_TRY_CL(ctx, clEnqueueCopyBuffer(q, io->c0, w->c, l * cbytes, 0, cbytes, 0, NULL,
+                                               NULL),
+                      "clEnqueueCopyBuffer", "layer %zu: initial c", l);
+        else
+            LC_TRY_CL(ctx, clEnqueueFillBuffer(q, w->c, &zero, sizeof zero, 0, cbytes, 0, NULL,
+                                               NULL),
+                      "clEnqueueFillBuffer", "layer %zu: zero initial c", l);
+
+        const size_t cell_gws[3] = {H, N, D};
+        const size_t proj_gws[3] = {Hout, N, D};
+        for (size_t s = 0; s < T; s++) {
+            cl_mem h_prev = w->h[s % 2], h_next = w->h[(s + 1) % 2];
+            for (size_t d = 0; d < D; d++) {
+                st = lc_gemm_nt(m, N, 4 * H, Hout, h_prev, d * N * Hout, ly->r_buf,
+                                d * 4 * H * Hout, w->gh, d * N * 4 * H, "recurrent product", l,
+                                s);
+                if (st != LSTMCL_SUCCESS)
+                    return st;
+            }
+            cl_kernel k = m->k_cell;
+            cl_int step = (cl_int)s;
+            cl_mem cell_out = P ? w->hraw : h_next;
+            LC_ARG(k, 0, step);
+            LC_ARG(k, 1, Ti);
+            LC_ARG(k, 2, Ni);
+            LC_ARG(k, 3, w->xw);
+            LC_ARG(k, 4, xw_ts);
+            LC_ARG(k, 5, xw_ns);
+            LC_ARG(k, 6, w->gh);
+            LC_ARG(k, 7, ly->b_buf);
+            LC_ARG(k, 8, ly->peep_buf);
+            LC_ARG(k, 9, m->act_params);
+            LC_ARG(k, 10, clip_k);
+            LC_ARG(k, 11, io->lens);
+            LC_ARG(k, 12, has_lens);
+            LC_ARG(k, 13, w->c);
+            LC_ARG(k, 14, h_prev);
+            LC_ARG(k, 15, cell_out);
+            LC_ARG(k, 16, out);
+            LC_ARG(k, 17, has_y);
+            LC_ARG(k, 18, y_ts);
+            LC_ARG(k, 19, y_ns);
+            LC_TRY_CL(ctx, clEnqueueNDRangeKernel(q, k, 3, NULL, cell_gws, NULL, 0, NULL, NULL),
+                      "clEnqueueNDRangeKernel", "layer %zu step %zu: lstm_cell", l, s);
+            if (P) {
+                for (size_t d = 0; d < D; d++) {
+                    st = lc_gemm_nt(m, N, P, H, w->hraw, d * N * H, ly->proj_buf, d * P * H,
+                                    w->hp, d * N * P, "projection", l, s);
+                    if (st != LSTMCL_SUCCESS)
+                        return st;
+                }
+                k = m->k_proj;
+                LC_ARG(k, 0, step);
+                LC_ARG(k, 1, Ti);
+                LC_ARG(k, 2, Ni);
+                LC_ARG(k, 3, w->hp);
+                LC_ARG(k, 4, io->lens);
+                LC_ARG(k, 5, has_lens);
+                LC_ARG(k, 6, h_prev);
+                LC_ARG(k, 7, h_next);
+                LC_ARG(k, 8, out);
+                LC_ARG(k, 9, has_y);
+                LC_ARG(k, 10, y_ts);
+                LC_ARG(k, 11, y_ns);
+                LC_TRY_CL(ctx,
+                          clEnqueueNDRangeKernel(q, k, 3, NULL, proj_gws, NULL, 0, NULL, NULL),
+                          "clEnqueueNDRangeKernel", "layer %zu step %zu: lstm_project", l, s);
+            }
+        }
+        if (io->hn)
+            LC_TRY_CL(ctx, clEnqueueCopyBuffer(q, w->h[T % 2], io->hn, 0, l * hbytes, hbytes, 0,
+                                               NULL, NULL),
+                      "clEnqueueCopyBuffer", "layer %zu: final h", l);
+        if (io->cn)
+            LC_TRY_CL(ctx, clEnqueueCopyBuffer(q, w->c, io->cn, 0, l * cbytes, cbytes, 0, NULL,
+                                               NULL),
+                      "clEnqueueCopyBuffer", "layer %zu: final c", l);
+    }
+    return LSTMCL_SUCCESS;
+}
+
+static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args *a)
+{
+    lstmcl_context *ctx = m->ctx;
+    cl_command_queue q = ctx->queue;
+    const size_t T = a->seq_len, N = a->batch, D = m->D, L = m->L;
+    lstmcl_status st = lc_ws_ensure(m, T, N, 1);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    lc_workspace *w = &m->ws;
+    size_t hsz = L * D * N * m->Hout * sizeof(float), csz = L * D * N * m->H * sizeof(float);
+    size_t ysz = T * N * D * m->Hout * sizeof(float);
+    lc_io io = {T, N, a->batch_first, w->x, a->seq_lens ? w->lens : NULL,
+                a->h0 ? w->h0 : NULL, a->c0 ? w->c0 : NULL, a->y ? w->y : NULL,
+                a->hn ? w->hn : NULL, a->cn ? w->cn : NULL};
+    LC_TRY_CL(ctx, clEnqueueWriteBuffer(q, w->x, CL_FALSE, 0, T * N * m->I * sizeof(float), a->x,
+                                        0, NULL, NULL),
+              "clEnqueueWriteBuffer", "uploading x");
+    if (a->seq_lens)
+        LC_TRY_CL(ctx, clEnqueueWriteBuffer(q, w->lens, CL_FALSE, 0, N * sizeof(int32_t),
+                                            a->seq_lens, 0, NULL, NULL),
+                  "clEnqueueWriteBuffer", "uploading seq_lens");
+    if (a->h0)
+        LC_TRY_CL(ctx, clEnqueueWriteBuffer(q, w->h0, CL_FALSE, 0, hsz, a->h0, 0, NULL, NULL),
+                  "clEnqueueWriteBuffer", "uploading h0");
+    if (a->c0)
+        LC_TRY_CL(ctx, clEnqueueWriteBuffer(q, w->c0, CL_FALSE, 0, csz, a->c0, 0, NULL, NULL),
+                  "clEnqueueWriteBuffer", "uploading c0");
+    st = lc_enqueue_forward(m, &io);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    if (a->y)
+        LC_TRY_CL(ctx, clEnqueueReadBuffer(q, w->y, CL_FALSE, 0, ysz, a->y, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "downloading y");
+    if (a->hn)
+        LC_TRY_CL(ctx, clEnqueueReadBuffer(q, w->hn, CL_FALSE, 0, hsz, a->hn, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "downloading hn");
+    if (a->cn)
+        LC_TRY_CL(ctx, clEnqueueReadBuffer(q, w->cn, CL_FALSE, 0, csz, a->cn, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "downloading cn");
+    return LSTMCL_SUCCESS;
+}
+
+lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a)
+{
+    lstmcl_status st = lc_host_forward(m, a);
+    /* Always wait: the queue may still read or write the caller's arrays. */
+    cl_int err = clFinish(m->ctx->queue);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    if (err != CL_SUCCESS)
+        return lc_fail_cl(m->ctx, err, "clFinish", "forward pass");
+    return LSTMCL_SUCCESS;
+}
+
+/* Checks that a caller's buffer holds at least `count` elements of `elem`. */
+static lstmcl_status lc_check_mem(lstmcl_model *m, cl_mem b, const char *name, size_t count,
+                                  size_t elem, int required)
+{
+    if (!b) {
+        if (required)
+            return lc_fail(m->ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                           "lstmcl_forward_cl: %s must not be NULL", name);
+        return LSTMCL_SUCCESS;
+    }
+    size_t size = 0;
+    cl_context owner = NULL;
+    cl_int err = clGetMemObjectInfo(b, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(b, CL_MEM_CONTEXT, sizeof owner, &owner, NULL);
+    if (err != CL_SUCCESS) {
+        char w[96];
+        snprintf(w, sizeof w, "lstmcl_forward_cl: checking buffer %s", name);
+        return lc_fail_cl(m->ctx, err, "clGetMemObjectInfo", w);
+    }
+    if (owner != m->ctx->cl)
+        return lc_fail(m->ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_forward_cl: buffer %s belongs to another cl_context", name);
+    if (size / elem < count)
+        return lc_fail(m->ctx, LSTMCL_ERROR_INVALID_SHAPE,
+                       "lstmcl_forward_cl: buffer %s holds %zu bytes, needs %zu", name, size,
+                       count * elem);
+    return LSTMCL_SUCCESS;
+}
+
+lstmcl_status lstmcl_forward_cl(lstmcl_model *m, const lstmcl_forward_cl_args *a, cl_event *done)
+{
+    if (done)
+        *done = NULL;
+    if (!m || !a)
+        return lc_fail(m ? m->ctx : NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_forward_cl: %s must not be NULL", !m ? "model" : "args");
+    if (m->ctx->reference)
+        return lc_fail(m->ctx, LSTMCL_ERROR_UNSUPPORTED,
+                       "lstmcl_forward_cl: the CPU reference context has no OpenCL buffers");
+    const size_t T = a->seq_len, N = a->batch, D = m->D, L = m->L;
+    lstmcl_status st = lc_check_forward_shape(m, T, N);
+    const struct {
+        cl_mem b;
+        const char *name;
+        size_t count, elem;
+        int required;
+    } bufs[] = {
+        {a->x, "x", T * N * m->I, sizeof(float), 1},
+        {a->seq_lens, "seq_lens", N, sizeof(cl_int), 0},
+        {a->h0, "h0", L * D * N * m->Hout, sizeof(float), 0},
+        {a->c0, "c0", L * D * N * m->H, sizeof(float), 0},
+        {a->y, "y", T * N * D * m->Hout, sizeof(float), 0},
+        {a->hn, "hn", L * D * N * m->Hout, sizeof(float), 0},
+        {a->cn, "cn", L * D * N * m->H, sizeof(float), 0},
+    };
+    for (size_t i = 0; st == LSTMCL_SUCCESS && i < sizeof bufs / sizeof bufs[0]; i++)
+        st = lc_check_mem(m, bufs[i].b, bufs[i].name, bufs[i].count, bufs[i].elem,
+                          bufs[i].required);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_ws_ensure(m, T, N, 0);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    lc_io io = {T, N, a->batch_first, a->x, a->seq_lens, a->h0, a->c0, a->y, a->hn, a->cn};
+    st = lc_enqueue_forward(m, &io);
+    if (st != LSTMCL_SUCCESS) {
+        clFinish(m->ctx->queue);
+        return st;
+    }
+    if (done) {
+        cl_int err = clEnqueueMarkerWithWaitList(m->ctx->queue, 0, NULL, done);
+        if (err != CL_SUCCESS) {
+            *done = NULL;
+            return lc_fail_cl(m->ctx, err, "clEnqueueMarkerWithWaitList", "forward completion");
+        }
+    }
+    return LSTMCL_SUCCESS;
+}

@@ -1,0 +1,115 @@
+/* Internal declarations shared by the library's translation units. */
+#ifndef LSTMCL_INTERNAL_H
+#define LSTMCL_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "lstmcl.h"
+
+#define LC_ERR_MAX 16384
+
+struct lstmcl_context {
+    int reference;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    lstmcl_device_info info;
+    char err[LC_ERR_MAX];
+};
+
+/* Records a failure (printf-style message) as the context's (ctx may be NULL)
+ * and this thread's last error, and returns `status`. */
+lstmcl_status lc_fail(lstmcl_context *ctx, lstmcl_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Records a failed OpenCL call: "<what>: <call> returned <code> (<name>)". */
+lstmcl_status lc_fail_cl(lstmcl_context *ctx, cl_int code, const char *call, const char *what);
+
+/* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), or NULL. */
+const char *lc_cl_error_name(cl_int code);
+
+/* Checked size arithmetic: return 0 on overflow. */
+static inline int lc_mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > (size_t)-1 / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+static inline int lc_add(size_t a, size_t b, size_t *out)
+{
+    if (b > (size_t)-1 - a)
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* Devices across platforms, numbered as lstmcl_device_get_info. */
+lstmcl_status lc_find_device(size_t index, cl_platform_id *platform, cl_device_id *device);
+lstmcl_status lc_fill_device_info(cl_platform_id platform, cl_device_id device, size_t index,
+                                  lstmcl_device_info *info);
+
+/* Kernel sources: embedded, or read from $LSTMCL_KERNEL_DIR when set.
+ * *text is NUL-terminated; *owned says whether the caller must free it. */
+lstmcl_status lc_kernel_source(lstmcl_context *ctx, const char *name, const char **text,
+                               size_t *size, int *owned);
+
+/* Activation functions, one table for the reference, the defaults and the
+ * kernel build options. */
+double lc_activate(lstmcl_activation_kind kind, double x, double alpha, double beta);
+
+/* Gate order inside lstmcl: i, f, g, o (PyTorch's). */
+enum { LC_GATE_I = 0, LC_GATE_F = 1, LC_GATE_G = 2, LC_GATE_O = 3 };
+/* Peepholes inside lstmcl: i, f, o. */
+enum { LC_PEEP_I = 0, LC_PEEP_F = 1, LC_PEEP_O = 2 };
+
+/* One layer's weights in lstmcl's layout, per direction d:
+ *   w    (D, 4H, Iin)  input weights, gates i,f,g,o
+ *   r    (D, 4H, Hout) recurrent weights
+ *   bw   (D, 4H)       input-side bias (0 when absent)
+ *   br   (D, 4H)       recurrent-side bias (0 when absent)
+ *   peep (D, 3H)       peepholes i, f, o (NULL when absent)
+ *   proj (D, P, H)     projection (NULL when absent) */
+typedef struct lc_layer {
+    size_t in;
+    float *w, *r, *bw, *br, *peep, *proj;
+    cl_mem w_buf, r_buf, b_buf, peep_buf, proj_buf;
+} lc_layer;
+
+/* Device workspace for one shape; reused while a call fits in it. */
+typedef struct lc_workspace {
+    size_t cap_tn, cap_n;
+    cl_mem x, y, xw, ytmp[2], h[2], c, gh, hraw, hp, lens, h0, c0, hn, cn;
+} lc_workspace;
+
+struct lstmcl_model {
+    lstmcl_context *ctx;
+    lstmcl_model_desc desc; /* activations resolved */
+    size_t I, H, P, Hout, L, D;
+    size_t bias_vectors; /* bias values stored per direction: 0, 4H or 8H */
+    int reversed[2];     /* direction slot d runs backwards */
+    lc_layer *layers;
+    /* Device objects. */
+    cl_program program;
+    cl_kernel k_cell, k_proj;
+    cl_mem act_params; /* (D, 3, 2) alpha, beta */
+    lc_workspace ws;
+};
+
+/* CPU reference forward (host arrays, validated arguments). */
+lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_args *a);
+
+/* Device setup and execution (forward_cl.c). */
+lstmcl_status lc_device_model_init(lstmcl_model *m);
+void lc_device_model_release(lstmcl_model *m);
+lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a);
+
+/* Validates forward sizes; the seq_lens values are checked when given. */
+lstmcl_status lc_check_forward_shape(const lstmcl_model *m, size_t T, size_t N);
+
+#endif

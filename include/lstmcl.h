@@ -1,0 +1,407 @@
+/*
+ * lstmcl — LSTM inference on any OpenCL device, with a CPU reference path.
+ *
+ * The one public header. Read it as the manual.
+ *
+ * Objects
+ *   lstmcl_context  an execution target: one OpenCL device (its context and
+ *                   in-order queue) or the CPU reference path.
+ *   lstmcl_model    an LSTM description plus its weights, converted once to
+ *                   the internal layout and (on a device) uploaded. Kernel
+ *                   programs are built when the model is created; a forward
+ *                   call only enqueues work.
+ *
+ * Ownership
+ *   Every object created by lstmcl_*_create is owned by the caller and freed
+ *   with the matching lstmcl_*_destroy; passing NULL to a destroy function is
+ *   allowed and does nothing. A model borrows its context: destroy every model
+ *   of a context before the context. Pointers passed into a call (weights,
+ *   inputs) are only read during that call and stay owned by the caller;
+ *   nothing keeps them afterwards. Strings returned by the library are owned by
+ *   the library (lifetimes stated per function).
+ *
+ * Errors
+ *   Every function that can fail returns lstmcl_status. LSTMCL_SUCCESS is 0;
+ *   OpenCL errors are passed through with OpenCL's own negative value (a raw
+ *   cl_int), CLBlast errors likewise; lstmcl's own errors are positive. On any
+ *   failure, a message naming the parameter or the OpenCL call, its code and,
+ *   for a kernel build failure, the build log is kept as the context's last
+ *   error and as this thread's last error. The library never prints, never
+ *   exits and never aborts, and releases everything it allocated on every
+ *   error path.
+ *
+ * Threads
+ *   Distinct contexts may be used from distinct threads at once. One context,
+ *   and the models created on it, must be used by one thread at a time.
+ */
+#ifndef LSTMCL_H
+#define LSTMCL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Symbols the shared library exports. */
+#if defined(LSTMCL_BUILDING) && defined(__GNUC__)
+#define LSTMCL_API __attribute__((visibility("default")))
+#else
+#define LSTMCL_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define LSTMCL_VERSION_MAJOR 0
+#define LSTMCL_VERSION_MINOR 1
+#define LSTMCL_VERSION_PATCH 0
+#define LSTMCL_VERSION_NUMBER \
+    (LSTMCL_VERSION_MAJOR * 10000 + LSTMCL_VERSION_MINOR * 100 + LSTMCL_VERSION_PATCH)
+
+/* The version the library was built as (LSTMCL_VERSION_NUMBER's formula), and
+ * as a string "MAJOR.MINOR.PATCH" (static storage). */
+LSTMCL_API unsigned lstmcl_version_number(void);
+LSTMCL_API const char *lstmcl_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* lstmcl's own codes: positive, stable, never renumbered. Negative values are
+ * OpenCL's (-1 .. -72) or CLBlast's (-1000 and below) codes passed through. */
+#define LSTMCL_STATUS_TABLE(X)                                                   \
+    X(LSTMCL_SUCCESS, 0, "success")                                              \
+    X(LSTMCL_ERROR_INVALID_ARGUMENT, 1, "invalid argument")                      \
+    X(LSTMCL_ERROR_INVALID_SHAPE, 2, "array of the wrong shape")                 \
+    X(LSTMCL_ERROR_OUT_OF_HOST_MEMORY, 3, "out of host memory")                  \
+    X(LSTMCL_ERROR_SIZE_OVERFLOW, 4, "sizes overflow")                           \
+    X(LSTMCL_ERROR_NO_DEVICE, 5, "no matching OpenCL device")                    \
+    X(LSTMCL_ERROR_KERNEL_BUILD, 6, "kernel build failed")                       \
+    X(LSTMCL_ERROR_UNSUPPORTED, 7, "not supported by this context")             \
+    X(LSTMCL_ERROR_KERNEL_SOURCE, 8, "kernel source not found")                  \
+    X(LSTMCL_ERROR_OPENCL, 9, "OpenCL error")                                    \
+    X(LSTMCL_ERROR_CLBLAST, 10, "CLBlast error")
+
+typedef enum lstmcl_status {
+#define LSTMCL_X_ENUM(name, value, text) name = value,
+    LSTMCL_STATUS_TABLE(LSTMCL_X_ENUM)
+#undef LSTMCL_X_ENUM
+    /* Keeps the enum wide enough for pass-through OpenCL/CLBlast codes. */
+    LSTMCL_STATUS_FORCE_INT_ = -0x7fffffff
+} lstmcl_status;
+
+/* A short description of any status, lstmcl's, OpenCL's or CLBlast's.
+ * Static storage; never NULL. */
+LSTMCL_API const char *lstmcl_status_string(lstmcl_status status);
+
+/* The message of the last failing lstmcl call made by this thread, or "" if
+ * none failed yet. Valid until this thread's next lstmcl call. */
+LSTMCL_API const char *lstmcl_thread_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Devices are numbered 0.. across all OpenCL platforms in platform order. */
+typedef struct lstmcl_device_info {
+    size_t index;
+    char name[256];
+    char vendor[256];
+    char platform[256];
+    char device_version[256];   /* CL_DEVICE_VERSION */
+    char driver_version[256];   /* CL_DRIVER_VERSION */
+    char opencl_c_version[256]; /* CL_DEVICE_OPENCL_C_VERSION */
+    cl_device_type type;
+    cl_uint compute_units;
+    cl_ulong global_mem_bytes;
+    cl_ulong local_mem_bytes;
+    cl_ulong max_alloc_bytes;
+    size_t max_work_group_size;
+    int has_fp16; /* cl_khr_fp16 */
+    int has_fp64; /* cl_khr_fp64 or a double FP config */
+} lstmcl_device_info;
+
+/* Number of OpenCL devices on all platforms. 0 (and LSTMCL_SUCCESS) when no
+ * OpenCL platform is installed. */
+LSTMCL_API lstmcl_status lstmcl_device_count(size_t *count);
+
+/* Fills *info (caller-owned) for device `index`. */
+LSTMCL_API lstmcl_status lstmcl_device_get_info(size_t index, lstmcl_device_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Contexts                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lstmcl_context lstmcl_context;
+
+/* Name of the environment variable read when a device spec is NULL or "". */
+#define LSTMCL_DEVICE_ENV "LSTMCL_DEVICE"
+
+/* Opens a context.
+ * device_spec:
+ *   NULL or ""      the value of $LSTMCL_DEVICE if set, else the first GPU,
+ *                   else the first device;
+ *   "cpu" or "reference"
+ *                   the CPU reference path (no OpenCL needed);
+ *   "N" (digits)    device number N as in lstmcl_device_get_info;
+ *   anything else   the first device whose name contains the text
+ *                   (case-insensitive).
+ * On success *ctx is a new context owned by the caller; on failure *ctx is
+ * NULL and lstmcl_thread_last_error() says why. */
+LSTMCL_API lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ctx);
+
+/* Destroys a context (NULL is fine). Its models must be destroyed first. */
+LSTMCL_API void lstmcl_context_destroy(lstmcl_context *ctx);
+
+/* 1 when the context runs the CPU reference path, 0 on an OpenCL device. */
+LSTMCL_API int lstmcl_context_is_reference(const lstmcl_context *ctx);
+
+/* The context's device description (not available on the reference path:
+ * LSTMCL_ERROR_UNSUPPORTED). *info is caller-owned. */
+LSTMCL_API lstmcl_status lstmcl_context_device_info(const lstmcl_context *ctx, lstmcl_device_info *info);
+
+/* The OpenCL objects behind a device context, so that a caller can create
+ * buffers for lstmcl_forward_cl and wait on the queue. They stay owned by
+ * the context: do not release them (retain them to keep them longer). Any
+ * out-pointer may be NULL. The queue is in-order. */
+LSTMCL_API lstmcl_status lstmcl_context_cl_objects(const lstmcl_context *ctx, cl_context *cl_ctx,
+                                        cl_device_id *device, cl_command_queue *queue);
+
+/* The message of the last failure on this context, or "". Owned by the
+ * context; valid until its next call. */
+LSTMCL_API const char *lstmcl_context_last_error(const lstmcl_context *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Model description                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The ONNX LSTM activation functions. LSTMCL_ACT_DEFAULT selects, per slot,
+ * the standard one: Sigmoid for f (gates), Tanh for g (cell candidate) and
+ * Tanh for h (output). alpha/beta mean what ONNX's operator of that name
+ * means; functions that take none ignore them. lstmcl_activation_defaults
+ * gives ONNX's default alpha/beta per function. */
+#define LSTMCL_ACTIVATION_TABLE(X)                     \
+    X(LSTMCL_ACT_DEFAULT, 0, "Default")                \
+    X(LSTMCL_ACT_SIGMOID, 1, "Sigmoid")                \
+    X(LSTMCL_ACT_TANH, 2, "Tanh")                      \
+    X(LSTMCL_ACT_RELU, 3, "Relu")                      \
+    X(LSTMCL_ACT_HARD_SIGMOID, 4, "HardSigmoid")       \
+    X(LSTMCL_ACT_LEAKY_RELU, 5, "LeakyRelu")           \
+    X(LSTMCL_ACT_THRESHOLDED_RELU, 6, "ThresholdedRelu") \
+    X(LSTMCL_ACT_SCALED_TANH, 7, "ScaledTanh")         \
+    X(LSTMCL_ACT_AFFINE, 8, "Affine")                  \
+    X(LSTMCL_ACT_ELU, 9, "Elu")                        \
+    X(LSTMCL_ACT_SOFTSIGN, 10, "Softsign")             \
+    X(LSTMCL_ACT_SOFTPLUS, 11, "Softplus")
+
+typedef enum lstmcl_activation_kind {
+#define LSTMCL_X_ENUM(name, value, text) name = value,
+    LSTMCL_ACTIVATION_TABLE(LSTMCL_X_ENUM)
+#undef LSTMCL_X_ENUM
+    LSTMCL_ACT_COUNT_
+} lstmcl_activation_kind;
+
+typedef struct lstmcl_activation {
+    lstmcl_activation_kind kind;
+    float alpha;
+    float beta;
+} lstmcl_activation;
+
+/* ONNX name of an activation ("Sigmoid", ...; static storage), or NULL for an
+ * unknown kind. */
+LSTMCL_API const char *lstmcl_activation_name(lstmcl_activation_kind kind);
+
+/* Looks an ONNX activation name up (case-insensitive). */
+LSTMCL_API lstmcl_status lstmcl_activation_from_name(const char *name, lstmcl_activation_kind *kind);
+
+/* ONNX's default alpha and beta for a function (0 where it takes none). */
+LSTMCL_API lstmcl_status lstmcl_activation_defaults(lstmcl_activation_kind kind, float *alpha, float *beta);
+
+typedef enum lstmcl_direction {
+    LSTMCL_FORWARD = 0,       /* one direction, t = 0 .. T-1 */
+    LSTMCL_REVERSE = 1,       /* one direction, t = len-1 .. 0 (ONNX "reverse") */
+    LSTMCL_BIDIRECTIONAL = 2  /* both; outputs concatenated forward then reverse */
+} lstmcl_direction;
+
+/* Activation slots, in ONNX's order f, g, h. */
+enum { LSTMCL_SLOT_F = 0, LSTMCL_SLOT_G = 1, LSTMCL_SLOT_H = 2 };
+
+/* What a model is. Zero-initialise, then set the sizes: every other field's
+ * zero is the plain PyTorch LSTM (forward, no projection, no peepholes, no
+ * clip, standard activations, biases present).
+ *
+ * Sizes: I = input_size, H = hidden_size, P = proj_size, Hout = P if P > 0
+ * else H, D = 2 for bidirectional else 1, L = num_layers. Layer 0 reads
+ * input of width I, layer k > 0 reads the previous layer's output, of width
+ * D*Hout. */
+typedef struct lstmcl_model_desc {
+    size_t input_size;   /* I > 0 */
+    size_t hidden_size;  /* H > 0 */
+    size_t proj_size;    /* 0, or 0 < P < H (PyTorch proj_size) */
+    size_t num_layers;   /* L > 0 */
+    lstmcl_direction direction;
+    int no_bias;         /* 1: the model has no biases (weights omit them) */
+    int peephole;        /* 1: ONNX peepholes (weights carry P) */
+    int input_forget;    /* 1: ONNX input_forget, f = 1 - i */
+    int has_clip;        /* 1: ONNX clip with threshold `clip` > 0 */
+    float clip;
+    /* activations[d][slot]: direction d (0 forward / the only one, 1 reverse
+     * of a bidirectional model), slot LSTMCL_SLOT_F/G/H. */
+    lstmcl_activation activations[2][3];
+} lstmcl_model_desc;
+
+/* ------------------------------------------------------------------------ */
+/* Weights                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The convention weights are given in. Gate order and array orientation:
+ *
+ * PYTORCH  gates i, f, g, o (nn.LSTM).
+ *   input_weights[d]     weight_ih_l{k}[_reverse]   (4H, Iin)
+ *   recurrent_weights[d] weight_hh_l{k}[_reverse]   (4H, Hout)
+ *   input_bias[d]        bias_ih_l{k}[_reverse]     (4H)
+ *   recurrent_bias[d]    bias_hh_l{k}[_reverse]     (4H)
+ *   projection[d]        weight_hr_l{k}[_reverse]   (P, H)
+ *
+ * ONNX     gates i, o, f, c (operator LSTM), one direction's slice each:
+ *   input_weights[d]     W[d]   (4H, Iin)  (a leading 1 is accepted)
+ *   recurrent_weights[d] R[d]   (4H, Hout)
+ *   input_bias[d]        B[d]   (8H): Wb then Rb; recurrent_bias unused
+ *   projection[d]        (P, H) (no ONNX field; as PyTorch)
+ *
+ * KERAS    gates i, f, c, o (keras.layers.LSTM), transposed:
+ *   input_weights[d]     kernel            (Iin, 4H)
+ *   recurrent_weights[d] recurrent_kernel  (Hout, 4H)
+ *   input_bias[d]        bias              (4H); recurrent_bias unused
+ *   projection[d]        (P, H) (no Keras field; as PyTorch)
+ *
+ * In every convention:
+ *   peephole[d]          ONNX P[d] (3H), in ONNX's order i, o, f
+ *
+ * d is 0 for a one-direction model (forward or reverse) and 0 (forward),
+ * 1 (reverse) for a bidirectional one. Iin is I for layer 0 and D*Hout for
+ * the layers above. Tensors the model does not use must be left empty
+ * (data NULL); tensors it uses must have exactly the shapes above. */
+typedef enum lstmcl_convention {
+    LSTMCL_CONVENTION_PYTORCH = 0,
+    LSTMCL_CONVENTION_ONNX = 1,
+    LSTMCL_CONVENTION_KERAS = 2
+} lstmcl_convention;
+
+/* A borrowed, dense, row-major float array. */
+typedef struct lstmcl_tensor {
+    const float *data; /* NULL: absent */
+    size_t ndim;       /* 1 .. 3 */
+    size_t dims[3];
+} lstmcl_tensor;
+
+typedef struct lstmcl_layer_weights {
+    lstmcl_tensor input_weights[2];
+    lstmcl_tensor recurrent_weights[2];
+    lstmcl_tensor input_bias[2];
+    lstmcl_tensor recurrent_bias[2];
+    lstmcl_tensor peephole[2];
+    lstmcl_tensor projection[2];
+} lstmcl_layer_weights;
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lstmcl_model lstmcl_model;
+
+/* Validates `desc`, converts `layers[0 .. desc->num_layers-1]` from
+ * `convention` to the internal layout, uploads it (on a device) and builds the
+ * kernels. `desc` and `layers` are read during the call only. On success
+ * *model is a new model owned by the caller; on failure it is NULL. */
+LSTMCL_API lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *desc,
+                                  lstmcl_convention convention,
+                                  const lstmcl_layer_weights *layers, lstmcl_model **model);
+
+/* Destroys a model (NULL is fine), releasing its device buffers. */
+LSTMCL_API void lstmcl_model_destroy(lstmcl_model *model);
+
+/* The model's description, with LSTMCL_ACT_DEFAULT slots resolved. */
+LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl_model_desc *desc);
+
+/* Number of weight and bias values the model holds. */
+LSTMCL_API size_t lstmcl_model_parameter_count(const lstmcl_model *model);
+
+/* ------------------------------------------------------------------------ */
+/* Forward pass                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Shapes (T = seq_len, N = batch):
+ *   x     (T, N, I), or (N, T, I) when batch_first
+ *   y     (T, N, D*Hout), or (N, T, D*Hout) when batch_first;
+ *         direction d's output is columns d*Hout .. (d+1)*Hout-1.
+ *         Steps past a sequence's length are 0.
+ *   h0,hn (L*D, N, Hout), c0,cn (L*D, N, H); row l*D + d is layer l,
+ *         direction d. hn/cn are the states after each sequence's last
+ *         valid step. Never affected by batch_first.
+ *   seq_lens (N) int32, each in 1..T; NULL means every sequence has T steps.
+ * h0/c0 NULL: zeros. y/hn/cn NULL: not written. */
+typedef struct lstmcl_forward_args {
+    size_t seq_len;
+    size_t batch;
+    int batch_first;
+    const float *x;
+    const int32_t *seq_lens;
+    const float *h0;
+    const float *c0;
+    float *y;
+    float *hn;
+    float *cn;
+} lstmcl_forward_args;
+
+/* Runs the model on host arrays (caller-owned, read or written during the
+ * call only). Returns when the outputs are written. On a device context the
+ * buffers for a shape are allocated on first use and reused by later calls of
+ * the same or a smaller shape. */
+LSTMCL_API lstmcl_status lstmcl_forward(lstmcl_model *model, const lstmcl_forward_args *args);
+
+/* The same forward pass on the CPU reference path, whatever the model's
+ * context: the result a device run is checked against. */
+LSTMCL_API lstmcl_status lstmcl_forward_reference(const lstmcl_model *model,
+                                       const lstmcl_forward_args *args);
+
+/* Device buffers, all created by the caller in the context's cl_context
+ * (lstmcl_context_cl_objects), dense, offset 0, with the shapes and types of
+ * lstmcl_forward_args (floats; seq_lens int32). NULL cl_mem as NULL above. */
+typedef struct lstmcl_forward_cl_args {
+    size_t seq_len;
+    size_t batch;
+    int batch_first;
+    cl_mem x;
+    cl_mem seq_lens;
+    cl_mem h0;
+    cl_mem c0;
+    cl_mem y;
+    cl_mem hn;
+    cl_mem cn;
+} lstmcl_forward_cl_args;
+
+/* Enqueues the forward pass on the context's queue reading and writing the
+ * caller's buffers without copies through the host, and returns without
+ * waiting. The outputs are ready when the queue has finished (clFinish) or
+ * when *done (if not NULL) completes; *done is then a new event owned by the
+ * caller (clReleaseEvent). The buffers stay owned by the caller and must stay
+ * alive until the work has finished. seq_lens values are checked on the
+ * device side only by clamping, so pass lengths in 1..T. Device contexts
+ * only. */
+LSTMCL_API lstmcl_status lstmcl_forward_cl(lstmcl_model *model, const lstmcl_forward_cl_args *args,
+                                cl_event *done);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LSTMCL_H */
