@@ -61,11 +61,11 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     snprintf(opts, sizeof opts,
              "-cl-std=CL1.2 -D HID=%zu -D HOUT=%zu -D NDIR=%zu -D REV0=%d -D REV1=%d "
              "-D ACT_F0=%d -D ACT_G0=%d -D ACT_H0=%d -D ACT_F1=%d -D ACT_G1=%d -D ACT_H1=%d "
-             "-D HAS_PROJ=%d -D PEEPHOLE=%d -D INPUT_FORGET=%d -D HAS_CLIP=%d",
+             "-D HAS_PROJ=%d -D PEEPHOLE=%d -D INPUT_FORGET=%d -D HAS_CLIP=%d -D CLIP_CELL=%d",
              m->H, m->Hout, m->D, m->reversed[0], m->reversed[1], (int)a[0][0].kind,
              (int)a[0][1].kind, (int)a[0][2].kind, (int)a[1][0].kind, (int)a[1][1].kind,
              (int)a[1][2].kind, m->P != 0, m->desc.peephole != 0, m->desc.input_forget != 0,
-             m->desc.has_clip != 0);
+             m->desc.has_clip != 0, m->desc.clip_cell != 0);
     cl_int err = CL_SUCCESS;
     m->program = clCreateProgramWithSource(ctx->cl, 1, &text, &size, &err);
     if (owned)

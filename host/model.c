@@ -295,8 +295,10 @@ lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *
     m->ctx = ctx;
     m->desc = *desc;
     lc_resolve_activations(&m->desc);
-    if (!m->desc.has_clip)
+    if (!m->desc.has_clip) {
         m->desc.clip = 0.0f;
+        m->desc.clip_cell = 0;
+    }
     m->I = desc->input_size;
     m->H = desc->hidden_size;
     m->P = desc->proj_size;

@@ -5,10 +5,11 @@
  *   z_q = W_q x_t + R_q h_{t-1} + bw_q + br_q
  *   i = F(k(z_i + p_i c_{t-1}))      f = F(k(z_f + p_f c_{t-1}))  (or 1 - i)
  *   g = G(k(z_g))                    c_t = f c_{t-1} + i g
- *   o = F(k(z_o + p_o c_t))          h_t = o H(k(c_t))
+ *   o = F(k(z_o + p_o c_t))          h_t = o H(c_t)   (H(k(c_t)) with clip_cell)
  *   h_t <- W_hr h_t                  with a projection
- * as in ONNX's LSTM operator (clip on every activation's input, the state
- * keeping the unclipped c) and PyTorch's nn.LSTM (projection). */
+ * as in ONNX's LSTM operator as onnxruntime computes it (clip on the gates'
+ * inputs; the cell enters h() unclipped unless clip_cell asks for the
+ * operator text's reading) and PyTorch's nn.LSTM (projection). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +112,8 @@ lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_a
                         double og = lc_activate(act[LSTMCL_SLOT_F].kind, lc_clip(zo, clip_on, k),
                                                 act[LSTMCL_SLOT_F].alpha, act[LSTMCL_SLOT_F].beta);
                         c[j] = cn;
-                        hr[j] = og * lc_activate(act[LSTMCL_SLOT_H].kind, lc_clip(cn, clip_on, k),
+                        hr[j] = og * lc_activate(act[LSTMCL_SLOT_H].kind,
+                                                 lc_clip(cn, clip_on && desc->clip_cell, k),
                                                  act[LSTMCL_SLOT_H].alpha,
                                                  act[LSTMCL_SLOT_H].beta);
                     }

@@ -251,8 +251,15 @@ typedef struct lstmcl_model_desc {
     int no_bias;         /* 1: the model has no biases (weights omit them) */
     int peephole;        /* 1: ONNX peepholes (weights carry P) */
     int input_forget;    /* 1: ONNX input_forget, f = 1 - i */
-    int has_clip;        /* 1: ONNX clip with threshold `clip` > 0 */
+    int has_clip;        /* 1: ONNX clip with threshold `clip` > 0: every gate's
+                            pre-activation (after bias and peepholes) is
+                            clipped to [-clip, clip] */
     float clip;
+    int clip_cell;       /* with clip: 0 (default) h() sees the unclipped cell,
+                            as onnxruntime computes; 1: h() sees the cell
+                            clipped to [-clip, clip] (the ONNX operator text,
+                            "applied to the input of activations"). The state
+                            carried to the next step is never clipped. */
     /* activations[d][slot]: direction d (0 forward / the only one, 1 reverse
      * of a bidirectional model), slot LSTMCL_SLOT_F/G/H. */
     lstmcl_activation activations[2][3];

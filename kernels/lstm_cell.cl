@@ -6,7 +6,8 @@
  *   -D NDIR=<1|2>     directions
  *   -D REV0=<0|1>, -D REV1=<0|1>   direction slot runs backwards in time
  *   -D ACT_F0, ACT_G0, ACT_H0, ACT_F1, ACT_G1, ACT_H1 = lstmcl_activation_kind
- *   -D HAS_PROJ, PEEPHOLE, INPUT_FORGET, HAS_CLIP = 0|1
+ *   -D HAS_PROJ, PEEPHOLE, INPUT_FORGET, HAS_CLIP, CLIP_CELL = 0|1
+ *      (CLIP_CELL: h() sees the clipped cell; see lstmcl_model_desc)
  * Gate order i, f, g, o; peepholes i, f, o (lstmcl's internal layout). */
 
 #define ACT_SIGMOID 1
@@ -142,7 +143,11 @@ __kernel void lstm_cell(const int step, const int T, const int N,
     zo += p[2 * HID + j] * cn;
 #endif
     const float og = act(kf, CLIP(zo, clip_k), ap[0], ap[1]);
+#if HAS_CLIP && CLIP_CELL
     const float h = og * act(kh, CLIP(cn, clip_k), ap[4], ap[5]);
+#else
+    const float h = og * act(kh, cn, ap[4], ap[5]);
+#endif
     c[sidx] = cn;
 #if HAS_PROJ
     h_next[sidx] = h; /* raw hidden state, projected by lstm_project */

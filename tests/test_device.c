@@ -1,0 +1,570 @@
+/* The device path against the CPU reference over a seeded matrix of every
+ * model feature and their combinations, odd sizes, T = 1, N = 1, a long
+ * sequence and saturating inputs. Skips when no OpenCL device exists.
+ * A failure prints its seed and configuration; LSTMCL_TEST_SEED reruns the
+ * random part from another seed. */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+
+typedef struct tcase {
+    size_t I, H, P, L, T, N;
+    lstmcl_direction dir;
+    int no_bias, peephole, input_forget, has_clip, clip_cell, batch_first, h0c0, lens;
+    float clip;
+    lstmcl_activation act[2][3];
+    float x_scale, w_scale; /* inputs and weights uniform in +-scale */
+} tcase;
+
+static lstmcl_context *g_ctx, *g_ref;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    g_ctx = tu_open_device();
+    return lstmcl_context_create("cpu", &g_ref) == LSTMCL_SUCCESS ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    lstmcl_context_destroy(g_ctx);
+    lstmcl_context_destroy(g_ref);
+    return 0;
+}
+
+/* Multiplies every value by (1 + u), |u| <= 2^-23: a float32-sized nudge. */
+static void perturb(tu_rng *r, float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] *= 1.0f + tu_uniform(r, -1.0f, 1.0f) * 1.1920929e-7f;
+}
+
+/* Largest difference between two runs of the reference. */
+static double spread(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m)
+            m = d;
+    }
+    return m;
+}
+
+static void describe(const tcase *c, uint64_t seed, char *buf, size_t cap)
+{
+    static const char *dn[] = {"forward", "reverse", "bidirectional"};
+    int n = snprintf(buf, cap,
+                     "seed=%llu I=%zu H=%zu P=%zu L=%zu T=%zu N=%zu %s%s%s%s%s%s%s%s x=+-%g "
+                     "w=+-%g act:",
+                     (unsigned long long)seed, c->I, c->H, c->P, c->L, c->T, c->N, dn[c->dir],
+                     c->no_bias ? " no_bias" : "", c->peephole ? " peephole" : "",
+                     c->input_forget ? " input_forget" : "", c->has_clip ? (c->clip_cell ? " clip+cell" : " clip") : "",
+                     c->batch_first ? " batch_first" : "", c->h0c0 ? " h0c0" : "",
+                     c->lens ? " lens" : "", (double)c->x_scale, (double)c->w_scale);
+    for (int d = 0; d < 2 && n > 0 && (size_t)n < cap; d++)
+        for (int s = 0; s < 3 && (size_t)n < cap; s++) {
+            const char *name = lstmcl_activation_name(c->act[d][s].kind);
+            n += snprintf(buf + n, cap - (size_t)n, " %s(%g,%g)", name ? name : "?",
+                          (double)c->act[d][s].alpha, (double)c->act[d][s].beta);
+        }
+}
+
+/* Allocates a tensor of `count` random values, recorded in `pool`. */
+static size_t pool_n[64 * 12]; /* value count of each pool entry */
+
+static float *rand_tensor(tu_rng *r, lstmcl_tensor *t, size_t d0, size_t d1, float scale,
+                          float **pool, size_t *npool)
+{
+    size_t count = d0 * (d1 ? d1 : 1);
+    float *p = malloc(count * sizeof(float));
+    assert_non_null(p);
+    tu_fill(r, p, count, -scale, scale);
+    pool_n[*npool] = count;
+    pool[(*npool)++] = p;
+    t->data = p;
+    t->ndim = d1 ? 2 : 1;
+    t->dims[0] = d0;
+    t->dims[1] = d1;
+    return p;
+}
+
+/* Compares got with ref: |got - ref| <= tol * (1 + |ref|) + 8 * sens, where
+ * sens is how far the reference itself moves when its inputs and weights
+ * move by one float32 rounding (large only for ill-conditioned cases:
+ * gates above 1, unbounded activations fed by saturated sums). */
+static int compare(const char *what, const float *got, const float *ref, size_t n, double tol,
+                   double sens, const char *desc)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        double lim = tol * (1.0 + fabs((double)ref[i])) + 8.0 * sens;
+        if (!isfinite(got[i]) || !isfinite(ref[i]) || d > lim) {
+            fprintf(stderr,
+                    "MISMATCH %s[%zu]: device %.9g reference %.9g (limit %.3g = tol %.3g, "
+                    "sensitivity %.3g)\n  %s\n",
+                    what, i, (double)got[i], (double)ref[i], lim, tol, sens, desc);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Runs case c with data from `seed` on the device and the reference. */
+static void run_case(const tcase *c, uint64_t seed)
+{
+    tu_rng r = {seed};
+    char desc_text[1024];
+    describe(c, seed, desc_text, sizeof desc_text);
+    size_t D = c->dir == LSTMCL_BIDIRECTIONAL ? 2 : 1, Hout = c->P ? c->P : c->H;
+    lstmcl_model_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.input_size = c->I;
+    desc.hidden_size = c->H;
+    desc.proj_size = c->P;
+    desc.num_layers = c->L;
+    desc.direction = c->dir;
+    desc.no_bias = c->no_bias;
+    desc.peephole = c->peephole;
+    desc.input_forget = c->input_forget;
+    desc.has_clip = c->has_clip;
+    desc.clip = c->clip;
+    desc.clip_cell = c->clip_cell;
+    memcpy(desc.activations, c->act, sizeof desc.activations);
+
+    float *pool[64 * 12];
+    size_t npool = 0;
+    lstmcl_layer_weights lw[8];
+    assert_true(c->L <= 8);
+    memset(lw, 0, sizeof lw);
+    for (size_t l = 0; l < c->L; l++) {
+        size_t in = l ? D * Hout : c->I;
+        for (size_t d = 0; d < D; d++) {
+            rand_tensor(&r, &lw[l].input_weights[d], 4 * c->H, in, c->w_scale, pool, &npool);
+            rand_tensor(&r, &lw[l].recurrent_weights[d], 4 * c->H, Hout, c->w_scale, pool,
+                        &npool);
+            if (!c->no_bias) {
+                rand_tensor(&r, &lw[l].input_bias[d], 4 * c->H, 0, c->w_scale, pool, &npool);
+                rand_tensor(&r, &lw[l].recurrent_bias[d], 4 * c->H, 0, c->w_scale, pool, &npool);
+            }
+            if (c->peephole)
+                rand_tensor(&r, &lw[l].peephole[d], 3 * c->H, 0, c->w_scale, pool, &npool);
+            if (c->P)
+                rand_tensor(&r, &lw[l].projection[d], c->P, c->H, c->w_scale, pool, &npool);
+        }
+    }
+    lstmcl_model *m = NULL;
+    lstmcl_status st = lstmcl_model_create(g_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &m);
+    if (st != LSTMCL_SUCCESS)
+        fprintf(stderr, "model_create failed: %s\n  %s\n", lstmcl_thread_last_error(), desc_text);
+    assert_int_equal(st, LSTMCL_SUCCESS);
+
+    size_t nx = c->T * c->N * c->I, ny = c->T * c->N * D * Hout;
+    size_t nh = c->L * D * c->N * Hout, nc = c->L * D * c->N * c->H;
+    float *x = malloc(nx * sizeof(float)), *h0 = malloc(nh * sizeof(float));
+    float *c0 = malloc(nc * sizeof(float));
+    float *y[2], *hn[2], *cn[2];
+    int32_t *lens = malloc(c->N * sizeof(int32_t));
+    for (int k = 0; k < 2; k++) {
+        y[k] = malloc(ny * sizeof(float));
+        hn[k] = malloc(nh * sizeof(float));
+        cn[k] = malloc(nc * sizeof(float));
+        assert_non_null(y[k]);
+        assert_non_null(hn[k]);
+        assert_non_null(cn[k]);
+        /* Poison, so an unwritten output cannot pass. */
+        for (size_t i = 0; i < ny; i++)
+            y[k][i] = NAN;
+    }
+    assert_non_null(x);
+    assert_non_null(h0);
+    assert_non_null(c0);
+    assert_non_null(lens);
+    tu_fill(&r, x, nx, -c->x_scale, c->x_scale);
+    tu_fill(&r, h0, nh, -1.0f, 1.0f);
+    tu_fill(&r, c0, nc, -1.0f, 1.0f);
+    for (size_t n = 0; n < c->N; n++)
+        lens[n] = (int32_t)(n == 0 ? c->T : tu_range(&r, 1, c->T));
+
+    lstmcl_forward_args a = {c->T, c->N, c->batch_first, x, c->lens ? lens : NULL,
+                             c->h0c0 ? h0 : NULL, c->h0c0 ? c0 : NULL, y[0], hn[0], cn[0]};
+    st = lstmcl_forward(m, &a);
+    if (st != LSTMCL_SUCCESS)
+        fprintf(stderr, "forward failed: %s\n  %s\n", lstmcl_thread_last_error(), desc_text);
+    assert_int_equal(st, LSTMCL_SUCCESS);
+    a.y = y[1];
+    a.hn = hn[1];
+    a.cn = cn[1];
+    st = lstmcl_forward_reference(m, &a);
+    assert_int_equal(st, LSTMCL_SUCCESS);
+
+    /* The same model and data nudged by one float32 rounding, on the
+     * reference, to measure the problem's own sensitivity. */
+    float *yp = malloc(ny * sizeof(float)), *hnp = malloc(nh * sizeof(float));
+    float *cnp = malloc(nc * sizeof(float));
+    assert_non_null(yp);
+    assert_non_null(hnp);
+    assert_non_null(cnp);
+    for (size_t i = 0; i < npool; i++)
+        perturb(&r, pool[i], pool_n[i]);
+    perturb(&r, x, nx);
+    perturb(&r, h0, nh);
+    perturb(&r, c0, nc);
+    lstmcl_model *mp = NULL;
+    assert_int_equal(lstmcl_model_create(g_ref, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &mp),
+                     LSTMCL_SUCCESS);
+    a.y = yp;
+    a.hn = hnp;
+    a.cn = cnp;
+    assert_int_equal(lstmcl_forward(mp, &a), LSTMCL_SUCCESS);
+    lstmcl_model_destroy(mp);
+
+    /* float32 sums of K terms per gate (input, recurrent, projection),
+     * errors carried through at most T steps of a contracting recurrence. */
+    size_t K = (c->L > 1 ? D * Hout : 0) + c->I + Hout + (c->P ? c->H : 0) + 4;
+    double tol = 3e-7 * (double)K * (1.0 + 0.25 * sqrt((double)c->T));
+    int ok = tu_all_finite(y[1], ny) && tu_all_finite(hn[1], nh) && tu_all_finite(cn[1], nc);
+    if (!ok)
+        fprintf(stderr, "reference produced NaN/Inf\n  %s\n", desc_text);
+    ok = ok && compare("y", y[0], y[1], ny, tol, spread(y[1], yp, ny), desc_text);
+    ok = ok && compare("hn", hn[0], hn[1], nh, tol, spread(hn[1], hnp, nh), desc_text);
+    ok = ok && compare("cn", cn[0], cn[1], nc, tol, spread(cn[1], cnp, nc), desc_text);
+    /* Steps past a sequence's length must be exactly zero. */
+    if (ok && c->lens)
+        for (size_t n = 0; n < c->N && ok; n++)
+            for (size_t t = (size_t)lens[n]; t < c->T && ok; t++)
+                for (size_t j = 0; j < D * Hout && ok; j++) {
+                    size_t row = c->batch_first ? n * c->T + t : t * c->N + n;
+                    if (y[0][row * D * Hout + j] != 0.0f) {
+                        fprintf(stderr, "y[t=%zu n=%zu j=%zu] = %g past length %d\n  %s\n", t,
+                                n, j, (double)y[0][row * D * Hout + j], (int)lens[n],
+                                desc_text);
+                        ok = 0;
+                    }
+                }
+
+    lstmcl_model_destroy(m);
+    for (size_t i = 0; i < npool; i++)
+        free(pool[i]);
+    for (int k = 0; k < 2; k++) {
+        free(y[k]);
+        free(hn[k]);
+        free(cn[k]);
+    }
+    free(yp);
+    free(hnp);
+    free(cnp);
+    free(x);
+    free(h0);
+    free(c0);
+    free(lens);
+    assert_true(ok);
+}
+
+static tcase base_case(void)
+{
+    tcase c;
+    memset(&c, 0, sizeof c);
+    c.I = 7;
+    c.H = 17;
+    c.L = 1;
+    c.T = 5;
+    c.N = 3;
+    c.x_scale = 1.0f;
+    c.w_scale = 0.5f;
+    return c;
+}
+
+#define SKIP_WITHOUT_DEVICE() \
+    do {                      \
+        if (!g_ctx)           \
+            skip();           \
+    } while (0)
+
+/* Odd sizes, T = 1 and N = 1. */
+static void test_sizes(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    static const size_t hs[] = {1, 7, 17, 33, 129};
+    static const size_t is[] = {1, 17, 7, 129, 33};
+    for (size_t k = 0; k < 5; k++) {
+        tcase c = base_case();
+        c.H = hs[k];
+        c.I = is[k];
+        c.T = k == 0 ? 1 : 3 + k;
+        c.N = k == 1 ? 1 : 2 * k + 1;
+        run_case(&c, 100 + k);
+    }
+    tcase c = base_case();
+    c.T = 1;
+    c.N = 1;
+    run_case(&c, 110);
+}
+
+/* Every feature on its own. */
+static void test_each_feature(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    for (int f = 0; f < 13; f++) {
+        tcase c = base_case();
+        switch (f) {
+        case 0: c.P = 5; break;
+        case 1: c.peephole = 1; break;
+        case 2: c.has_clip = 1; c.clip = 0.7f; c.w_scale = 1.0f; break;
+        case 12: c.has_clip = 1; c.clip_cell = 1; c.clip = 0.3f; c.w_scale = 1.0f; break;
+        case 3: c.input_forget = 1; break;
+        case 4: c.no_bias = 1; break;
+        case 5: c.h0c0 = 1; break;
+        case 6: c.lens = 1; c.N = 5; c.T = 8; break;
+        case 7: c.batch_first = 1; break;
+        case 8: c.dir = LSTMCL_REVERSE; break;
+        case 9: c.dir = LSTMCL_BIDIRECTIONAL; break;
+        case 10: c.L = 3; break;
+        case 11: c.L = 2; c.dir = LSTMCL_BIDIRECTIONAL; c.P = 4; c.h0c0 = 1; break;
+        }
+        run_case(&c, 200 + (uint64_t)f);
+    }
+}
+
+/* Each of the 11 activations in each slot, with non-default alpha/beta,
+ * and a different set on the reverse direction. */
+static void test_activations(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    tu_rng r = {300};
+    for (int k = LSTMCL_ACT_SIGMOID; k < LSTMCL_ACT_COUNT_; k++)
+        for (int slot = 0; slot < 3; slot++) {
+            tcase c = base_case();
+            c.dir = LSTMCL_BIDIRECTIONAL;
+            c.T = 4;
+            c.act[0][slot].kind = (lstmcl_activation_kind)k;
+            c.act[0][slot].alpha = tu_uniform(&r, 0.2f, 1.5f);
+            c.act[0][slot].beta = tu_uniform(&r, -0.5f, 0.5f);
+            int k2 = LSTMCL_ACT_SIGMOID + (k + 4 + slot) % (LSTMCL_ACT_COUNT_ - 1);
+            c.act[1][slot].kind = (lstmcl_activation_kind)k2;
+            c.act[1][slot].alpha = tu_uniform(&r, 0.2f, 1.5f);
+            c.act[1][slot].beta = tu_uniform(&r, -0.5f, 0.5f);
+            run_case(&c, 300 + (uint64_t)(k * 3 + slot));
+        }
+}
+
+static uint64_t base_seed(void)
+{
+    const char *s = getenv("LSTMCL_TEST_SEED");
+    return s && *s ? strtoull(s, NULL, 10) : 20261122ULL;
+}
+
+/* Random combinations of every feature. */
+static void test_random_combinations(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    static const size_t sizes[] = {1, 2, 7, 17, 33};
+    uint64_t seed0 = base_seed();
+    fprintf(stderr, "random combinations from seed %llu\n", (unsigned long long)seed0);
+    for (int i = 0; i < 40; i++) {
+        uint64_t seed = seed0 + (uint64_t)i;
+        tu_rng r = {seed * 7919u};
+        tcase c = base_case();
+        c.I = sizes[tu_range(&r, 0, 4)];
+        c.H = sizes[tu_range(&r, 1, 4)];
+        c.P = tu_range(&r, 0, 2) == 0 && c.H > 1 ? tu_range(&r, 1, c.H - 1) : 0;
+        c.L = tu_range(&r, 1, 3);
+        c.T = tu_range(&r, 1, 9);
+        c.N = tu_range(&r, 1, 5);
+        c.dir = (lstmcl_direction)tu_range(&r, 0, 2);
+        c.no_bias = tu_range(&r, 0, 3) == 0;
+        c.peephole = tu_range(&r, 0, 1);
+        c.input_forget = tu_range(&r, 0, 3) == 0;
+        c.has_clip = tu_range(&r, 0, 2) == 0;
+        c.clip = tu_uniform(&r, 0.3f, 3.0f);
+        c.clip_cell = tu_range(&r, 0, 1);
+        c.batch_first = tu_range(&r, 0, 1);
+        c.h0c0 = tu_range(&r, 0, 1);
+        c.lens = tu_range(&r, 0, 1);
+        for (int d = 0; d < 2; d++)
+            for (int s = 0; s < 3; s++)
+                if (tu_range(&r, 0, 2) == 0) {
+                    c.act[d][s].kind = (lstmcl_activation_kind)tu_range(&r, 1, 11);
+                    c.act[d][s].alpha = tu_uniform(&r, 0.2f, 1.2f);
+                    c.act[d][s].beta = tu_uniform(&r, -0.3f, 0.3f);
+                }
+        run_case(&c, seed);
+    }
+}
+
+/* A long sequence: errors must not accumulate past the tolerance. */
+static void test_long_sequence(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    tcase c = base_case();
+    c.T = 600;
+    c.N = 3;
+    c.H = 33;
+    c.I = 17;
+    c.dir = LSTMCL_BIDIRECTIONAL;
+    c.lens = 1;
+    c.h0c0 = 1;
+    run_case(&c, 400);
+    c.dir = LSTMCL_FORWARD;
+    c.P = 9;
+    c.peephole = 1;
+    c.L = 2;
+    run_case(&c, 401);
+}
+
+/* Inputs up to +-100 with large weights: gates saturate, no NaN or Inf. */
+static void test_saturation(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    for (int k = LSTMCL_ACT_SIGMOID; k < LSTMCL_ACT_COUNT_; k++) {
+        tcase c = base_case();
+        c.x_scale = 100.0f;
+        c.w_scale = 2.0f;
+        c.T = 6;
+        c.peephole = 1;
+        /* Bounded gate functions keep c bounded; the tested one goes into
+         * g and h, where any function is allowed to be unbounded. */
+        c.act[0][LSTMCL_SLOT_G].kind = (lstmcl_activation_kind)k;
+        c.act[0][LSTMCL_SLOT_G].alpha = 0.9f;
+        c.act[0][LSTMCL_SLOT_G].beta = 0.1f;
+        c.act[0][LSTMCL_SLOT_H].kind = (lstmcl_activation_kind)k;
+        c.act[0][LSTMCL_SLOT_H].alpha = 0.9f;
+        c.act[0][LSTMCL_SLOT_H].beta = 0.1f;
+        run_case(&c, 500 + (uint64_t)k);
+    }
+    tcase c = base_case();
+    c.x_scale = 100.0f;
+    c.w_scale = 2.0f;
+    c.has_clip = 1;
+    c.clip = 5.0f;
+    c.dir = LSTMCL_BIDIRECTIONAL;
+    run_case(&c, 520);
+    c.clip_cell = 1;
+    run_case(&c, 521);
+}
+
+/* Shapes of different sizes through one model: the workspace grows and is
+ * reused without stale data. */
+static void test_workspace_reuse(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    static const size_t shapes[][2] = {{5, 2}, {9, 4}, {3, 1}, {9, 4}, {2, 7}};
+    for (size_t k = 0; k < 5; k++) {
+        tcase c = base_case();
+        c.T = shapes[k][0];
+        c.N = shapes[k][1];
+        c.L = 2;
+        c.lens = 1;
+        run_case(&c, 600 + k);
+    }
+}
+
+/* lstmcl_forward_cl on caller-owned buffers equals lstmcl_forward. */
+static void test_forward_cl(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    const size_t I = 7, H = 9, T = 6, N = 3, D = 2, L = 2;
+    tu_rng r = {700};
+    lstmcl_model_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.input_size = I;
+    desc.hidden_size = H;
+    desc.num_layers = L;
+    desc.direction = LSTMCL_BIDIRECTIONAL;
+    float *pool[64];
+    size_t npool = 0;
+    lstmcl_layer_weights lw[2];
+    memset(lw, 0, sizeof lw);
+    for (size_t l = 0; l < L; l++)
+        for (size_t d = 0; d < D; d++) {
+            rand_tensor(&r, &lw[l].input_weights[d], 4 * H, l ? D * H : I, 0.5f, pool, &npool);
+            rand_tensor(&r, &lw[l].recurrent_weights[d], 4 * H, H, 0.5f, pool, &npool);
+            rand_tensor(&r, &lw[l].input_bias[d], 4 * H, 0, 0.5f, pool, &npool);
+            rand_tensor(&r, &lw[l].recurrent_bias[d], 4 * H, 0, 0.5f, pool, &npool);
+        }
+    lstmcl_model *m = NULL;
+    assert_int_equal(lstmcl_model_create(g_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &m),
+                     LSTMCL_SUCCESS);
+    float x[6 * 3 * 7], h0[2 * 2 * 3 * 9], c0[2 * 2 * 3 * 9];
+    float y_host[6 * 3 * 18], hn_host[2 * 2 * 3 * 9], cn_host[2 * 2 * 3 * 9];
+    float y_dev[6 * 3 * 18], hn_dev[2 * 2 * 3 * 9], cn_dev[2 * 2 * 3 * 9];
+    int32_t lens[3] = {6, 2, 4};
+    tu_fill(&r, x, sizeof x / sizeof x[0], -1.0f, 1.0f);
+    tu_fill(&r, h0, sizeof h0 / sizeof h0[0], -1.0f, 1.0f);
+    tu_fill(&r, c0, sizeof c0 / sizeof c0[0], -1.0f, 1.0f);
+    lstmcl_forward_args a = {T, N, 1, x, lens, h0, c0, y_host, hn_host, cn_host};
+    assert_int_equal(lstmcl_forward(m, &a), LSTMCL_SUCCESS);
+
+    cl_context clc;
+    cl_command_queue q;
+    assert_int_equal(lstmcl_context_cl_objects(g_ctx, &clc, NULL, &q), LSTMCL_SUCCESS);
+    cl_int err;
+    cl_mem bx = clCreateBuffer(clc, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
+    cl_mem bl = clCreateBuffer(clc, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof lens, lens,
+                               &err);
+    cl_mem bh0 = clCreateBuffer(clc, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof h0, h0, &err);
+    cl_mem bc0 = clCreateBuffer(clc, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof c0, c0, &err);
+    cl_mem by = clCreateBuffer(clc, CL_MEM_WRITE_ONLY, sizeof y_dev, NULL, &err);
+    cl_mem bhn = clCreateBuffer(clc, CL_MEM_WRITE_ONLY, sizeof hn_dev, NULL, &err);
+    cl_mem bcn = clCreateBuffer(clc, CL_MEM_WRITE_ONLY, sizeof cn_dev, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    lstmcl_forward_cl_args ca = {T, N, 1, bx, bl, bh0, bc0, by, bhn, bcn};
+    cl_event done = NULL;
+    assert_int_equal(lstmcl_forward_cl(m, &ca, &done), LSTMCL_SUCCESS);
+    assert_non_null(done);
+    assert_int_equal(clWaitForEvents(1, &done), CL_SUCCESS);
+    clReleaseEvent(done);
+    assert_int_equal(clEnqueueReadBuffer(q, by, CL_TRUE, 0, sizeof y_dev, y_dev, 0, NULL, NULL),
+                     CL_SUCCESS);
+    assert_int_equal(clEnqueueReadBuffer(q, bhn, CL_TRUE, 0, sizeof hn_dev, hn_dev, 0, NULL, NULL),
+                     CL_SUCCESS);
+    assert_int_equal(clEnqueueReadBuffer(q, bcn, CL_TRUE, 0, sizeof cn_dev, cn_dev, 0, NULL, NULL),
+                     CL_SUCCESS);
+    /* Same kernels, same inputs: the results are bitwise equal. */
+    assert_memory_equal(y_dev, y_host, sizeof y_dev);
+    assert_memory_equal(hn_dev, hn_host, sizeof hn_dev);
+    assert_memory_equal(cn_dev, cn_host, sizeof cn_dev);
+
+    /* A buffer too small for the shape is refused before anything runs. */
+    ca.seq_len = T + 1;
+    assert_int_equal(lstmcl_forward_cl(m, &ca, NULL), LSTMCL_ERROR_INVALID_SHAPE);
+    assert_non_null(strstr(lstmcl_context_last_error(g_ctx), "buffer x"));
+
+    cl_mem all[] = {bx, bl, bh0, bc0, by, bhn, bcn};
+    for (size_t i = 0; i < 7; i++)
+        clReleaseMemObject(all[i]);
+    lstmcl_model_destroy(m);
+    for (size_t i = 0; i < npool; i++)
+        free(pool[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_each_feature),
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_random_combinations),
+        cmocka_unit_test(test_long_sequence),
+        cmocka_unit_test(test_saturation),
+        cmocka_unit_test(test_workspace_reuse),
+        cmocka_unit_test(test_forward_cl),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
