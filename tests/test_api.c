@@ -1,0 +1,196 @@
+/* Versions, status strings, activations, devices, contexts and model
+ * metadata. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+
+static void test_version(void **state)
+{
+    (void)state;
+    assert_int_equal(lstmcl_version_number(), LSTMCL_VERSION_NUMBER);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", LSTMCL_VERSION_MAJOR, LSTMCL_VERSION_MINOR,
+             LSTMCL_VERSION_PATCH);
+    assert_string_equal(lstmcl_version_string(), expect);
+}
+
+static void test_status_strings(void **state)
+{
+    (void)state;
+    assert_string_equal(lstmcl_status_string(LSTMCL_SUCCESS), "success");
+    assert_string_equal(lstmcl_status_string(LSTMCL_ERROR_INVALID_SHAPE),
+                        "array of the wrong shape");
+    /* OpenCL codes pass through with their names. */
+    assert_string_equal(lstmcl_status_string((lstmcl_status)CL_OUT_OF_RESOURCES),
+                        "CL_OUT_OF_RESOURCES");
+    assert_string_equal(lstmcl_status_string((lstmcl_status)CL_BUILD_PROGRAM_FAILURE),
+                        "CL_BUILD_PROGRAM_FAILURE");
+    assert_string_equal(lstmcl_status_string((lstmcl_status)-1017), "CLBlast error");
+    assert_string_equal(lstmcl_status_string((lstmcl_status)12345), "unknown status");
+    /* Stable values: never renumbered. */
+    assert_int_equal(LSTMCL_ERROR_INVALID_ARGUMENT, 1);
+    assert_int_equal(LSTMCL_ERROR_CLBLAST, 10);
+}
+
+static void test_activation_table(void **state)
+{
+    (void)state;
+    static const char *names[] = {"Sigmoid",  "Tanh",       "Relu",   "HardSigmoid",
+                                  "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "Affine",
+                                  "Elu",      "Softsign",   "Softplus"};
+    for (int k = 0; k < 11; k++) {
+        lstmcl_activation_kind kind;
+        assert_int_equal(lstmcl_activation_from_name(names[k], &kind), LSTMCL_SUCCESS);
+        assert_int_equal(kind, LSTMCL_ACT_SIGMOID + k);
+        assert_string_equal(lstmcl_activation_name(kind), names[k]);
+    }
+    lstmcl_activation_kind kind;
+    assert_int_equal(lstmcl_activation_from_name("leakyrelu", &kind), LSTMCL_SUCCESS);
+    assert_int_equal(kind, LSTMCL_ACT_LEAKY_RELU);
+    assert_int_equal(lstmcl_activation_from_name("Swish", &kind), LSTMCL_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(lstmcl_thread_last_error(), "Swish"));
+    assert_null(lstmcl_activation_name((lstmcl_activation_kind)99));
+    /* ONNX operator defaults. */
+    float a, b;
+    assert_int_equal(lstmcl_activation_defaults(LSTMCL_ACT_LEAKY_RELU, &a, &b), LSTMCL_SUCCESS);
+    assert_true(a == 0.01f && b == 0.0f);
+    assert_int_equal(lstmcl_activation_defaults(LSTMCL_ACT_HARD_SIGMOID, &a, &b), LSTMCL_SUCCESS);
+    assert_true(a == 0.2f && b == 0.5f);
+    assert_int_equal(lstmcl_activation_defaults(LSTMCL_ACT_ELU, &a, &b), LSTMCL_SUCCESS);
+    assert_true(a == 1.0f);
+    assert_int_equal(lstmcl_activation_defaults(LSTMCL_ACT_THRESHOLDED_RELU, &a, &b),
+                     LSTMCL_SUCCESS);
+    assert_true(a == 1.0f);
+    assert_int_equal(lstmcl_activation_defaults((lstmcl_activation_kind)42, &a, &b),
+                     LSTMCL_ERROR_INVALID_ARGUMENT);
+}
+
+static void test_devices_and_contexts(void **state)
+{
+    (void)state;
+    lstmcl_context_destroy(NULL); /* allowed */
+    lstmcl_context *ref = NULL;
+    assert_int_equal(lstmcl_context_create("CPU", &ref), LSTMCL_SUCCESS);
+    assert_true(lstmcl_context_is_reference(ref));
+    assert_string_equal(lstmcl_context_last_error(ref), "");
+    lstmcl_context_destroy(ref);
+
+    size_t count = 0;
+    assert_int_equal(lstmcl_device_count(&count), LSTMCL_SUCCESS);
+    if (count == 0)
+        skip();
+    lstmcl_device_info info;
+    assert_int_equal(lstmcl_device_get_info(0, &info), LSTMCL_SUCCESS);
+    assert_int_equal(info.index, 0);
+    assert_true(strlen(info.name) > 0);
+    assert_true(info.compute_units > 0);
+    assert_true(info.global_mem_bytes > 0);
+    assert_int_equal(lstmcl_device_get_info(count, &info), LSTMCL_ERROR_NO_DEVICE);
+
+    /* By index, by a case-insensitive name substring, through the
+     * environment variable. */
+    lstmcl_device_info got;
+    lstmcl_context *ctx = NULL;
+    assert_int_equal(lstmcl_context_create("0", &ctx), LSTMCL_SUCCESS);
+    assert_false(lstmcl_context_is_reference(ctx));
+    assert_int_equal(lstmcl_context_device_info(ctx, &got), LSTMCL_SUCCESS);
+    assert_string_equal(got.name, info.name);
+    cl_context clc = NULL;
+    cl_command_queue q = NULL;
+    assert_int_equal(lstmcl_context_cl_objects(ctx, &clc, NULL, &q), LSTMCL_SUCCESS);
+    assert_non_null(clc);
+    assert_non_null(q);
+    lstmcl_context_destroy(ctx);
+
+    char sub[8] = {0};
+    memcpy(sub, info.name, strlen(info.name) < 4 ? strlen(info.name) : 4);
+    for (char *p = sub; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+        else if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    assert_int_equal(lstmcl_context_create(sub, &ctx), LSTMCL_SUCCESS);
+    lstmcl_context_destroy(ctx);
+
+    char *saved = getenv(LSTMCL_DEVICE_ENV) ? strdup(getenv(LSTMCL_DEVICE_ENV)) : NULL;
+    setenv(LSTMCL_DEVICE_ENV, "no-such-device-xyz", 1);
+    assert_int_equal(lstmcl_context_create(NULL, &ctx), LSTMCL_ERROR_NO_DEVICE);
+    assert_null(ctx);
+    assert_non_null(strstr(lstmcl_thread_last_error(), "LSTMCL_DEVICE"));
+    assert_non_null(strstr(lstmcl_thread_last_error(), "no-such-device-xyz"));
+    setenv(LSTMCL_DEVICE_ENV, "reference", 1);
+    assert_int_equal(lstmcl_context_create("", &ctx), LSTMCL_SUCCESS);
+    assert_true(lstmcl_context_is_reference(ctx));
+    lstmcl_context_destroy(ctx);
+    if (saved) {
+        setenv(LSTMCL_DEVICE_ENV, saved, 1);
+        free(saved);
+    } else {
+        unsetenv(LSTMCL_DEVICE_ENV);
+    }
+}
+
+/* nn.LSTM(10, 20, num_layers=2): PyTorch reports 5920 parameters; with
+ * proj_size=5 and bidirectional, 2 * (80*10 + 80*5 + 160 + 5*20)
+ * + 2 * (80*10 + 80*5 + 160 + 5*20) = 5840. */
+static void test_model_metadata(void **state)
+{
+    (void)state;
+    lstmcl_context *ctx = NULL;
+    assert_int_equal(lstmcl_context_create("cpu", &ctx), LSTMCL_SUCCESS);
+    for (int variant = 0; variant < 2; variant++) {
+        size_t I = 10, H = 20, P = variant ? 5 : 0, D = variant ? 2 : 1, Hout = P ? P : H;
+        lstmcl_model_desc desc;
+        memset(&desc, 0, sizeof desc);
+        desc.input_size = I;
+        desc.hidden_size = H;
+        desc.proj_size = P;
+        desc.num_layers = 2;
+        desc.direction = variant ? LSTMCL_BIDIRECTIONAL : LSTMCL_FORWARD;
+        static float zeros[80 * 80];
+        lstmcl_layer_weights lw[2];
+        memset(lw, 0, sizeof lw);
+        for (size_t l = 0; l < 2; l++)
+            for (size_t d = 0; d < D; d++) {
+                size_t in = l ? D * Hout : I;
+                lw[l].input_weights[d] = (lstmcl_tensor){zeros, 2, {4 * H, in, 0}};
+                lw[l].recurrent_weights[d] = (lstmcl_tensor){zeros, 2, {4 * H, Hout, 0}};
+                lw[l].input_bias[d] = (lstmcl_tensor){zeros, 1, {4 * H, 0, 0}};
+                lw[l].recurrent_bias[d] = (lstmcl_tensor){zeros, 1, {4 * H, 0, 0}};
+                if (P)
+                    lw[l].projection[d] = (lstmcl_tensor){zeros, 2, {P, H, 0}};
+            }
+        lstmcl_model *m = NULL;
+        assert_int_equal(lstmcl_model_create(ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &m),
+                         LSTMCL_SUCCESS);
+        assert_int_equal(lstmcl_model_parameter_count(m), variant ? 5840 : 5920);
+        lstmcl_model_desc got;
+        assert_int_equal(lstmcl_model_get_desc(m, &got), LSTMCL_SUCCESS);
+        assert_int_equal(got.activations[0][LSTMCL_SLOT_F].kind, LSTMCL_ACT_SIGMOID);
+        assert_int_equal(got.activations[0][LSTMCL_SLOT_G].kind, LSTMCL_ACT_TANH);
+        assert_int_equal(got.activations[0][LSTMCL_SLOT_H].kind, LSTMCL_ACT_TANH);
+        lstmcl_model_destroy(m);
+    }
+    lstmcl_model_destroy(NULL);
+    assert_int_equal(lstmcl_model_parameter_count(NULL), 0);
+    lstmcl_context_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_activation_table),
+        cmocka_unit_test(test_devices_and_contexts),
+        cmocka_unit_test(test_model_metadata),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
