@@ -79,7 +79,19 @@ typedef struct lc_layer {
     size_t in;
     float *w, *r, *bw, *br, *peep, *proj;
     cl_mem w_buf, r_buf, b_buf, peep_buf, proj_buf;
+    cl_mem rt_buf, pt_buf; /* R and W_hr arranged for the fused step */
 } lc_layer;
+
+/* How the recurrent part of a step runs.
+ *   GEMM:  a CLBlast SGEMM per direction, then the elementwise kernel;
+ *   FUSED: one kernel per step computes the products and the update. */
+typedef enum lc_algo {
+    LC_ALGO_AUTO = 0,
+    LC_ALGO_GEMM = 1,
+    LC_ALGO_FUSED = 2,      /* fused, weight layout chosen by device type */
+    LC_ALGO_FUSED_ROWS = 3, /* fused, each unit's rows contiguous (CPUs) */
+    LC_ALGO_FUSED_COLS = 4  /* fused, weights transposed (GPUs: coalesced) */
+} lc_algo;
 
 /* Device workspace for one shape; reused while a call fits in it. */
 typedef struct lc_workspace {
@@ -96,7 +108,11 @@ struct lstmcl_model {
     lc_layer *layers;
     /* Device objects. */
     cl_program program;
-    cl_kernel k_cell, k_proj;
+    cl_kernel k_cell, k_proj, k_step, k_proj_step;
+    lc_algo forced_algo; /* from LSTMCL_ALGO, AUTO when unset */
+    int fused_ok;        /* the device can run the fused step for this model */
+    int fused_rows;      /* the fused step's weight layout (see lstm_step) */
+    size_t wg_j;         /* work-group size of the fused kernels */
     cl_mem act_params; /* (D, 3, 2) alpha, beta */
     lc_workspace ws;
 };

@@ -1,4 +1,6 @@
-/* lstmcl: the per-step elementwise LSTM kernels.
+/* lstmcl: the per-step LSTM kernels: the elementwise cell update after a
+ * GEMM (lstm_cell, lstm_project) and the fused step (lstm_step,
+ * lstm_project_step).
  *
  * Build options (all required unless marked optional):
  *   -D HID=<H>        hidden size
@@ -8,6 +10,9 @@
  *   -D ACT_F0, ACT_G0, ACT_H0, ACT_F1, ACT_G1, ACT_H1 = lstmcl_activation_kind
  *   -D HAS_PROJ, PEEPHOLE, INPUT_FORGET, HAS_CLIP, CLIP_CELL = 0|1
  *      (CLIP_CELL: h() sees the clipped cell; see lstmcl_model_desc)
+ *   -D WG_J=<n> (optional, default 64): work-group size of the fused kernels
+ *   -D FUSED_ROWS=<0|1> (optional, default 0): weight layout of the fused
+ *      kernels (see lstm_step)
  * Gate order i, f, g, o; peepholes i, f, o (lstmcl's internal layout). */
 
 #define ACT_SIGMOID 1
@@ -78,49 +83,26 @@ inline int time_of(int d, int step, int len)
     return rev ? len - 1 - step : step;
 }
 
-/* One LSTM step for every (unit j, sequence n, direction d).
- * Preconditions: global size (HID, N, NDIR);
- *   xw: input projections, row (t, n) at xw + t*xw_ts + n*xw_ns (in rows of
- *       NDIR*4*HID floats), direction d's gates at column d*4*HID;
- *   gh: (NDIR, N, 4*HID) recurrent products h(t-1) R^T of this step;
- *   bias (NDIR, 4*HID); peep (NDIR, 3*HID) when PEEPHOLE; actp (NDIR, 3, 2);
- *   c: (NDIR, N, HID), updated in place;
- *   h_prev, h_next: (NDIR, N, HOUT) when !HAS_PROJ; with HAS_PROJ the raw
- *       hidden state goes to h_next as (NDIR, N, HID) and lstm_project
- *       finishes the step;
- *   y (when has_y): element (t, n, d*HOUT + j) at y[t*y_ts + n*y_ns + ...].
- * A sequence past its length keeps its state and gets zeros in y. */
-__kernel void lstm_cell(const int step, const int T, const int N,
+/* The cell update of unit j of sequence n, direction d, at time t, given
+ * the four gates' summed products r* = h(t-1) R^T (without input
+ * projection and bias, which are added here). Writes c, the new hidden
+ * value (raw, before a projection, when HAS_PROJ) and y. */
+inline void cell_update(const int j, const int n, const int d, const int t, const int N,
+                        const float ri, const float rf, const float rg, const float ro,
                         __global const float *restrict xw, const long xw_ts, const long xw_ns,
-                        __global const float *restrict gh, __global const float *restrict bias,
-                        __global const float *restrict peep, __global const float *restrict actp,
-                        const float clip_k, __global const int *restrict lens, const int has_lens,
-                        __global float *restrict c, __global const float *restrict h_prev,
-                        __global float *restrict h_next, __global float *restrict y,
-                        const int has_y, const long y_ts, const long y_ns)
+                        __global const float *restrict bias, __global const float *restrict peep,
+                        __global const float *restrict actp, const float clip_k,
+                        __global float *restrict c, __global float *restrict h_next,
+                        __global float *restrict y, const int has_y, const long y_ts,
+                        const long y_ns)
 {
-    const int j = get_global_id(0);
-    const int n = get_global_id(1);
-    const int d = get_global_id(2);
-    const int len = seq_len_of(lens, has_lens, n, T);
-    const int t = time_of(d, step, len);
     const long sidx = ((long)d * N + n) * HID + j;
-    if (t < 0) {
-#if !HAS_PROJ
-        const long hidx = ((long)d * N + n) * HOUT + j;
-        h_next[hidx] = h_prev[hidx];
-        if (has_y)
-            y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
-#endif
-        return;
-    }
     __global const float *gx = xw + t * xw_ts + n * xw_ns + (long)d * 4 * HID;
-    __global const float *gr = gh + ((long)d * N + n) * 4 * HID;
     __global const float *b = bias + (long)d * 4 * HID;
-    float zi = gx[j] + gr[j] + b[j];
-    float zf = gx[HID + j] + gr[HID + j] + b[HID + j];
-    float zg = gx[2 * HID + j] + gr[2 * HID + j] + b[2 * HID + j];
-    float zo = gx[3 * HID + j] + gr[3 * HID + j] + b[3 * HID + j];
+    float zi = gx[j] + ri + b[j];
+    float zf = gx[HID + j] + rf + b[HID + j];
+    float zg = gx[2 * HID + j] + rg + b[2 * HID + j];
+    float zo = gx[3 * HID + j] + ro + b[3 * HID + j];
     const float c_prev = c[sidx];
 #if PEEPHOLE
     __global const float *p = peep + (long)d * 3 * HID;
@@ -150,13 +132,195 @@ __kernel void lstm_cell(const int step, const int T, const int N,
 #endif
     c[sidx] = cn;
 #if HAS_PROJ
-    h_next[sidx] = h; /* raw hidden state, projected by lstm_project */
+    h_next[sidx] = h; /* raw hidden state, projected before it is committed */
 #else
     h_next[((long)d * N + n) * HOUT + j] = h;
     if (has_y)
         y[t * y_ts + n * y_ns + d * HOUT + j] = h;
 #endif
 }
+
+/* A sequence that has ended keeps its state and gets zeros in y (at row
+ * `step`, so that every row past its length is written once). */
+inline void hold_state(const int j, const int n, const int d, const int step, const int N,
+                       __global const float *restrict h_prev, __global float *restrict h_next,
+                       __global float *restrict y, const int has_y, const long y_ts,
+                       const long y_ns)
+{
+    const long hidx = ((long)d * N + n) * HOUT + j;
+    h_next[hidx] = h_prev[hidx];
+    if (has_y)
+        y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
+}
+
+/* One LSTM step for every (unit j, sequence n, direction d), after a GEMM
+ * computed the recurrent products.
+ * Preconditions: global size (HID, N, NDIR);
+ *   xw: input projections, row (t, n) at xw + t*xw_ts + n*xw_ns (in rows of
+ *       NDIR*4*HID floats), direction d's gates at column d*4*HID;
+ *   gh: (NDIR, N, 4*HID) recurrent products h(t-1) R^T of this step;
+ *   bias (NDIR, 4*HID); peep (NDIR, 3*HID) when PEEPHOLE; actp (NDIR, 3, 2);
+ *   c: (NDIR, N, HID), updated in place;
+ *   h_prev, h_next: (NDIR, N, HOUT) when !HAS_PROJ; with HAS_PROJ the raw
+ *       hidden state goes to h_next as (NDIR, N, HID) and a projection
+ *       kernel finishes the step;
+ *   y (when has_y): element (t, n, d*HOUT + j) at y[t*y_ts + n*y_ns + ...]. */
+__kernel void lstm_cell(const int step, const int T, const int N,
+                        __global const float *restrict xw, const long xw_ts, const long xw_ns,
+                        __global const float *restrict gh, __global const float *restrict bias,
+                        __global const float *restrict peep, __global const float *restrict actp,
+                        const float clip_k, __global const int *restrict lens, const int has_lens,
+                        __global float *restrict c, __global const float *restrict h_prev,
+                        __global float *restrict h_next, __global float *restrict y,
+                        const int has_y, const long y_ts, const long y_ns)
+{
+    const int j = get_global_id(0);
+    const int n = get_global_id(1);
+    const int d = get_global_id(2);
+    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
+    if (t < 0) {
+#if !HAS_PROJ
+        hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
+#endif
+        return;
+    }
+    __global const float *gr = gh + ((long)d * N + n) * 4 * HID;
+    cell_update(j, n, d, t, N, gr[j], gr[HID + j], gr[2 * HID + j], gr[3 * HID + j], xw, xw_ts,
+                xw_ns, bias, peep, actp, clip_k, c, h_next, y, has_y, y_ts, y_ns);
+}
+
+#ifndef WG_J
+#define WG_J 64
+#endif
+
+#ifndef FUSED_ROWS
+#define FUSED_ROWS 0
+#endif
+#define HOUT_PAD ((HOUT + 7) / 8 * 8)
+#define HID_PAD ((HID + 7) / 8 * 8)
+
+inline float hsum8(const float8 v)
+{
+    const float4 a = v.lo + v.hi;
+    return (a.x + a.y) + (a.z + a.w);
+}
+
+/* Stages `count` floats of src in local memory, zero-padded to `padded`. */
+inline void stage(__local float *dst, __global const float *src, const int count,
+                  const int padded)
+{
+    for (int k = get_local_id(0); k < padded; k += WG_J)
+        dst[k] = k < count ? src[k] : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+/* The fused step: one launch computes, for every (unit j, sequence n,
+ * direction d), the recurrent products of unit j's four gates and its cell
+ * update, with h(t-1) of the work-group's sequence staged in local memory.
+ * Two weight layouts (the host arranges the weights to match):
+ *   FUSED_ROWS 0, wr = R transposed, (NDIR, HOUT, 4*HID): for each k the
+ *     work-items of consecutive units read consecutive weights (coalesced
+ *     on GPUs);
+ *   FUSED_ROWS 1, wr = (NDIR, HID, 4, HOUT_PAD): unit j's four rows side by
+ *     side, zero-padded to a multiple of 8, read as float8 by one work-item
+ *     (vector units on CPUs).
+ * Preconditions: global size (ceil(HID / WG_J) * WG_J, N, NDIR), local size
+ * (WG_J, 1, 1); HOUT_PAD floats of local memory; other arguments as
+ * lstm_cell. */
+__kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
+lstm_step(const int step, const int T, const int N, __global const float *restrict xw,
+          const long xw_ts, const long xw_ns, __global const float *restrict wr,
+          __global const float *restrict bias, __global const float *restrict peep,
+          __global const float *restrict actp, const float clip_k,
+          __global const int *restrict lens, const int has_lens, __global float *restrict c,
+          __global const float *restrict h_prev, __global float *restrict h_next,
+          __global float *restrict y, const int has_y, const long y_ts, const long y_ns)
+{
+    const int j = get_global_id(0);
+    const int n = get_global_id(1);
+    const int d = get_global_id(2);
+    __local float8 hs8[HOUT_PAD / 8];
+    __local float *hs = (__local float *)hs8;
+    stage(hs, h_prev + ((long)d * N + n) * HOUT, HOUT, HOUT_PAD);
+    if (j >= HID)
+        return;
+    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
+    if (t < 0) {
+#if !HAS_PROJ
+        hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
+#endif
+        return;
+    }
+#if FUSED_ROWS
+    __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+    float8 ai = 0.0f, af = 0.0f, ag = 0.0f, ao = 0.0f;
+    for (int k = 0; k < HOUT_PAD / 8; k++) {
+        const float8 hk = hs8[k];
+        ai = fma(w[k], hk, ai);
+        af = fma(w[HOUT_PAD / 8 + k], hk, af);
+        ag = fma(w[2 * (HOUT_PAD / 8) + k], hk, ag);
+        ao = fma(w[3 * (HOUT_PAD / 8) + k], hk, ao);
+    }
+    const float ri = hsum8(ai), rf = hsum8(af), rg = hsum8(ag), ro = hsum8(ao);
+#else
+    __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
+    float ri = 0.0f, rf = 0.0f, rg = 0.0f, ro = 0.0f;
+    for (int k = 0; k < HOUT; k++, w += 4 * HID) {
+        const float hk = hs[k];
+        ri = fma(w[0], hk, ri);
+        rf = fma(w[HID], hk, rf);
+        rg = fma(w[2 * HID], hk, rg);
+        ro = fma(w[3 * HID], hk, ro);
+    }
+#endif
+    cell_update(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, c,
+                h_next, y, has_y, y_ts, y_ns);
+}
+
+#if HAS_PROJ
+/* The fused projection: h = h_raw W_hr^T, then the step is committed as
+ * lstm_project does. Weight layouts as lstm_step's:
+ *   FUSED_ROWS 0, wp = W_hr transposed, (NDIR, HID, HOUT);
+ *   FUSED_ROWS 1, wp = (NDIR, HOUT, HID_PAD), rows zero-padded.
+ * Preconditions: global size (ceil(HOUT / WG_J) * WG_J, N, NDIR), local
+ * size (WG_J, 1, 1); HID_PAD floats of local memory; hraw (NDIR, N, HID). */
+__kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
+lstm_project_step(const int step, const int T, const int N, __global const float *restrict hraw,
+                  __global const float *restrict wp, __global const int *restrict lens,
+                  const int has_lens, __global const float *restrict h_prev,
+                  __global float *restrict h_next, __global float *restrict y, const int has_y,
+                  const long y_ts, const long y_ns)
+{
+    const int j = get_global_id(0);
+    const int n = get_global_id(1);
+    const int d = get_global_id(2);
+    __local float8 hs8[HID_PAD / 8];
+    __local float *hs = (__local float *)hs8;
+    stage(hs, hraw + ((long)d * N + n) * HID, HID, HID_PAD);
+    if (j >= HOUT)
+        return;
+    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
+    if (t < 0) {
+        hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
+        return;
+    }
+#if FUSED_ROWS
+    __global const float8 *w = (__global const float8 *)(wp + ((long)d * HOUT + j) * HID_PAD);
+    float8 acc = 0.0f;
+    for (int k = 0; k < HID_PAD / 8; k++)
+        acc = fma(w[k], hs8[k], acc);
+    const float v = hsum8(acc);
+#else
+    __global const float *w = wp + (long)d * HID * HOUT + j;
+    float v = 0.0f;
+    for (int k = 0; k < HID; k++, w += HOUT)
+        v = fma(*w, hs[k], v);
+#endif
+    h_next[((long)d * N + n) * HOUT + j] = v;
+    if (has_y)
+        y[t * y_ts + n * y_ns + d * HOUT + j] = v;
+}
+#endif
 
 /* Finishes a step of a projected LSTM: hp = h_raw W_hr^T was computed by a
  * GEMM. Preconditions: global size (HOUT, N, NDIR); hp, h_prev, h_next
@@ -170,15 +334,12 @@ __kernel void lstm_project(const int step, const int T, const int N,
     const int j = get_global_id(0);
     const int n = get_global_id(1);
     const int d = get_global_id(2);
-    const int len = seq_len_of(lens, has_lens, n, T);
-    const int t = time_of(d, step, len);
-    const long hidx = ((long)d * N + n) * HOUT + j;
+    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
     if (t < 0) {
-        h_next[hidx] = h_prev[hidx];
-        if (has_y)
-            y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
+        hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
         return;
     }
+    const long hidx = ((long)d * N + n) * HOUT + j;
     const float v = hp[hidx];
     h_next[hidx] = v;
     if (has_y)

@@ -350,6 +350,18 @@ static void test_kernel_failures(void **state)
     assert_non_null(strstr(lstmcl_context_last_error(ctx), "build log"));
     remove(path);
     rmdir(dir);
+    /* An unknown algorithm name is refused, naming the variable. */
+    unsetenv("LSTMCL_KERNEL_DIR");
+    char *saved_algo = getenv("LSTMCL_ALGO") ? strdup(getenv("LSTMCL_ALGO")) : NULL;
+    setenv("LSTMCL_ALGO", "fastest", 1);
+    expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_INVALID_ARGUMENT,
+                        "LSTMCL_ALGO=\"fastest\" is not one of");
+    if (saved_algo) {
+        setenv("LSTMCL_ALGO", saved_algo, 1);
+        free(saved_algo);
+    } else {
+        unsetenv("LSTMCL_ALGO");
+    }
     if (saved) {
         setenv("LSTMCL_KERNEL_DIR", saved, 1);
         free(saved);
