@@ -68,28 +68,13 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
              (int)a[1][2].kind, m->P != 0, m->desc.peephole != 0, m->desc.input_forget != 0,
              m->desc.has_clip != 0, m->desc.clip_cell != 0, m->wg_j,
              m->fused_rows);
-    cl_int err = CL_SUCCESS;
-    m->program = clCreateProgramWithSource(ctx->cl, 1, &text, &size, &err);
+    st = lc_build_program_cached(ctx, text, size, opts, LC_CELL_SOURCE, &m->program,
+                                 &m->program_from_cache);
     if (owned)
         free((void *)text);
-    if (err != CL_SUCCESS) {
-        m->program = NULL;
-        return lc_fail_cl(ctx, err, "clCreateProgramWithSource", LC_CELL_SOURCE);
-    }
-    err = clBuildProgram(m->program, 1, &ctx->device, opts, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        char log[LC_ERR_MAX / 2] = "";
-        size_t got = 0;
-        if (clGetProgramBuildInfo(m->program, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1,
-                                  log, &got) != CL_SUCCESS)
-            strcpy(log, "(build log not available)");
-        log[got < sizeof log ? got : sizeof log - 1] = '\0';
-        const char *name = lc_cl_error_name(err);
-        return lc_fail(ctx, err == CL_BUILD_PROGRAM_FAILURE ? LSTMCL_ERROR_KERNEL_BUILD
-                                                             : (lstmcl_status)err,
-                       "clBuildProgram(%s, \"%s\") returned %d (%s); build log:\n%s",
-                       LC_CELL_SOURCE, opts, (int)err, name ? name : "?", log);
-    }
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    cl_int err = CL_SUCCESS;
     m->k_cell = clCreateKernel(m->program, "lstm_cell", &err);
     LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_cell of %s", LC_CELL_SOURCE);
     if (m->P) {
@@ -395,6 +380,13 @@ static int lc_pick_fused(const lstmcl_model *m, size_t N)
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
         return 1;
     return N <= LC_FUSED_MAX_BATCH_GPU;
+}
+
+const char *lc_algorithm_name(const lstmcl_model *m, size_t N)
+{
+    if (!lc_pick_fused(m, N))
+        return "gemm";
+    return m->fused_rows ? "fused-rows" : "fused-cols";
 }
 
 static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)

@@ -113,6 +113,7 @@ struct lstmcl_model {
     int fused_ok;        /* the device can run the fused step for this model */
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */
     size_t wg_j;         /* work-group size of the fused kernels */
+    int program_from_cache;
     cl_mem act_params; /* (D, 3, 2) alpha, beta */
     lc_workspace ws;
 };
@@ -124,6 +125,15 @@ lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_a
 lstmcl_status lc_device_model_init(lstmcl_model *m);
 void lc_device_model_release(lstmcl_model *m);
 lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a);
+
+/* Builds a program for the context's device, from the on-disk cache when
+ * it holds this source, options, device and driver (program_cache.c). */
+lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *source,
+                                      size_t source_size, const char *options, const char *what,
+                                      cl_program *out, int *from_cache);
+
+/* The algorithm a device forward of batch N runs. */
+const char *lc_algorithm_name(const lstmcl_model *m, size_t N);
 
 /* Validates forward sizes; the seq_lens values are checked when given. */
 lstmcl_status lc_check_forward_shape(const lstmcl_model *m, size_t T, size_t N);

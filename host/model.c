@@ -348,6 +348,18 @@ lstmcl_status lstmcl_model_get_desc(const lstmcl_model *m, lstmcl_model_desc *de
     return LSTMCL_SUCCESS;
 }
 
+const char *lstmcl_model_algorithm(const lstmcl_model *m, size_t batch)
+{
+    if (!m)
+        return NULL;
+    return m->ctx->reference ? "reference" : lc_algorithm_name(m, batch);
+}
+
+int lstmcl_model_program_cached(const lstmcl_model *m)
+{
+    return m ? m->program_from_cache : 0;
+}
+
 size_t lstmcl_model_parameter_count(const lstmcl_model *m)
 {
     if (!m)

@@ -339,6 +339,20 @@ LSTMCL_API void lstmcl_model_destroy(lstmcl_model *model);
 /* The model's description, with LSTMCL_ACT_DEFAULT slots resolved. */
 LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl_model_desc *desc);
 
+/* The algorithm a forward pass of `batch` sequences runs: "reference" on
+ * the CPU reference context; on a device "gemm" (a CLBlast SGEMM per step
+ * and direction, then the elementwise kernel), "fused-rows" or "fused-cols"
+ * (one kernel per step; weight layouts for CPUs and GPUs). Chosen by device
+ * and shape; the environment variable LSTMCL_ALGO (auto, gemm, fused,
+ * fused-rows, fused-cols), read when a model is created, forces one.
+ * Static storage; NULL for a NULL model. */
+LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t batch);
+
+/* 1 when the model's kernels were loaded from the program cache on disk
+ * rather than compiled ($LSTMCL_CACHE_DIR, "" or "off" to disable; default
+ * $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl), 0 otherwise. */
+LSTMCL_API int lstmcl_model_program_cached(const lstmcl_model *model);
+
 /* Number of weight and bias values the model holds. */
 LSTMCL_API size_t lstmcl_model_parameter_count(const lstmcl_model *model);
 
