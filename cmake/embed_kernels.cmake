@@ -1,8 +1,10 @@
-# Writes OUT: one byte array per kernel file in FILES plus a lookup table.
+# Writes OUT: one byte array per kernel file in FILES ('|'-separated) plus a
+# lookup table.
 # Byte arrays (not string literals) keep the text exact, so build-log line
 # numbers match the .cl files.
 set(body "/* Generated from the kernels folder by cmake/embed_kernels.cmake. */\n#include <stddef.h>\n")
 set(table "")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)
   string(MAKE_C_IDENTIFIER ${name} id)

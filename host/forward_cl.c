@@ -13,6 +13,10 @@
 #include "internal.h"
 
 #define LC_CELL_SOURCE "lstm_cell.cl"
+#define LC_GEMM_SOURCE "gemm.cl"
+/* Output tile of one gemm_nt work-item (kernels/gemm.cl). */
+#define LC_GEMM_TM 2
+#define LC_GEMM_TN 4
 
 #define LC_TRY_CL(ctx, expr, call, ...)                                          \
     do {                                                                         \
@@ -80,6 +84,27 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     if (m->P) {
         m->k_proj = clCreateKernel(m->program, "lstm_project", &err);
         LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_project of %s", LC_CELL_SOURCE);
+    }
+    if (m->fused_ok && m->fused_rows) {
+        /* The CPU family also runs the input projection with its own GEMM. */
+        const char *gtext = NULL;
+        size_t gsize = 0;
+        int gowned = 0;
+        char gopts[64];
+        snprintf(gopts, sizeof gopts, "-cl-std=CL1.2 -D TM=%d -D TN=%d", LC_GEMM_TM, LC_GEMM_TN);
+        st = lc_kernel_source(ctx, LC_GEMM_SOURCE, &gtext, &gsize, &gowned);
+        if (st != LSTMCL_SUCCESS)
+            return st;
+        int cached = 0;
+        st = lc_build_program_cached(ctx, gtext, gsize, gopts, LC_GEMM_SOURCE, &m->gemm_program,
+                                     &cached);
+        if (gowned)
+            free((void *)gtext);
+        if (st != LSTMCL_SUCCESS)
+            return st;
+        m->program_from_cache = m->program_from_cache && cached;
+        m->k_gemm = clCreateKernel(m->gemm_program, "gemm_nt", &err);
+        LC_TRY_CL(ctx, err, "clCreateKernel", "kernel gemm_nt of %s", LC_GEMM_SOURCE);
     }
     if (m->fused_ok) {
         m->k_step = clCreateKernel(m->program, "lstm_step", &err);
@@ -249,6 +274,12 @@ void lc_device_model_release(lstmcl_model *m)
         clReleaseKernel(m->k_proj);
     if (m->k_step)
         clReleaseKernel(m->k_step);
+    if (m->k_gemm)
+        clReleaseKernel(m->k_gemm);
+    if (m->gemm_program)
+        clReleaseProgram(m->gemm_program);
+    m->k_gemm = NULL;
+    m->gemm_program = NULL;
     if (m->k_proj_step)
         clReleaseKernel(m->k_proj_step);
     if (m->program)
@@ -350,18 +381,43 @@ static lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, 
     return LSTMCL_SUCCESS;
 }
 
-typedef struct lc_io {
-    size_t T, N;
-    int batch_first;
-    cl_mem x, lens, h0, c0, y, hn, cn;
-} lc_io;
-
 #define LC_ARG(k, i, v)                                                                    \
     do {                                                                                   \
         cl_int e_ = clSetKernelArg((k), (i), sizeof(v), &(v));                             \
         if (e_ != CL_SUCCESS)                                                              \
             return lc_fail_cl(m->ctx, e_, "clSetKernelArg", "setting argument " #v);       \
     } while (0)
+
+/* The same product with the project's own kernel (CPU devices). */
+static lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
+                                 size_t a_off, cl_mem B, size_t b_off, cl_mem C, size_t c_off,
+                                 const char *what, size_t layer)
+{
+    cl_kernel k = m->k_gemm;
+    cl_int Mi = (cl_int)M, Ni = (cl_int)Nn, Ki = (cl_int)K;
+    cl_long ao = (cl_long)a_off, bo = (cl_long)b_off, co = (cl_long)c_off;
+    LC_ARG(k, 0, Mi);
+    LC_ARG(k, 1, Ni);
+    LC_ARG(k, 2, Ki);
+    LC_ARG(k, 3, A);
+    LC_ARG(k, 4, ao);
+    LC_ARG(k, 5, B);
+    LC_ARG(k, 6, bo);
+    LC_ARG(k, 7, C);
+    LC_ARG(k, 8, co);
+    const size_t gws[2] = {(Nn + LC_GEMM_TN - 1) / LC_GEMM_TN, (M + LC_GEMM_TM - 1) / LC_GEMM_TM};
+    LC_TRY_CL(m->ctx, clEnqueueNDRangeKernel(m->ctx->queue, k, 2, NULL, gws, NULL, 0, NULL, NULL),
+              "clEnqueueNDRangeKernel", "layer %zu: gemm_nt (%s, %zu x %zu x %zu)", layer, what,
+              M, Nn, K);
+    return LSTMCL_SUCCESS;
+}
+
+typedef struct lc_io {
+    size_t T, N;
+    int batch_first;
+    cl_mem x, lens, h0, c0, y, hn, cn;
+} lc_io;
+
 
 /* The automatic choice, from measurements (bench/results):
  * CPU devices (PoCL, 2-core x86, H=512, T=25): the fused step (rows layout)
@@ -417,8 +473,12 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
             y_ts = (cl_long)DH;
             y_ns = (cl_long)(T * DH);
         }
-        st = lc_gemm_nt(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0, "input projection",
-                        l, 0);
+        if (fused && m->fused_rows)
+            st = lc_gemm_own(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0,
+                             "input projection", l);
+        else
+            st = lc_gemm_nt(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0,
+                            "input projection", l, 0);
         if (st != LSTMCL_SUCCESS)
             return st;
         /* Initial state of this layer: rows l*D .. l*D+D-1 of h0/c0. */

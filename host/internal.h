@@ -107,8 +107,8 @@ struct lstmcl_model {
     int reversed[2];     /* direction slot d runs backwards */
     lc_layer *layers;
     /* Device objects. */
-    cl_program program;
-    cl_kernel k_cell, k_proj, k_step, k_proj_step;
+    cl_program program, gemm_program;
+    cl_kernel k_cell, k_proj, k_step, k_proj_step, k_gemm;
     lc_algo forced_algo; /* from LSTMCL_ALGO, AUTO when unset */
     int fused_ok;        /* the device can run the fused step for this model */
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */

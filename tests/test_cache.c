@@ -87,8 +87,11 @@ static void test_cache_roundtrip(void **state)
     assert_int_equal(lstmcl_model_program_cached(m), 0);
     check_forward(m, 9);
     lstmcl_model_destroy(m);
+    /* One file per program the model built (the step kernels, and on CPU
+     * devices the GEMM). */
     char file[512];
-    assert_int_equal(count_entries(sub, file, sizeof file), 1);
+    int files = count_entries(sub, file, sizeof file);
+    assert_true(files >= 1 && files <= 2);
 
     /* The same kind of model again: loaded, not compiled, and right. */
     m = make_model(ctx, 9);
@@ -96,11 +99,11 @@ static void test_cache_roundtrip(void **state)
     check_forward(m, 9);
     lstmcl_model_destroy(m);
 
-    /* Another hidden size is another program. */
+    /* Another hidden size is another step program (the GEMM's is shared). */
     m = make_model(ctx, 11);
     assert_int_equal(lstmcl_model_program_cached(m), 0);
     lstmcl_model_destroy(m);
-    assert_int_equal(count_entries(sub, NULL, 0), 2);
+    assert_int_equal(count_entries(sub, NULL, 0), files + 1);
 
     /* A damaged file is ignored, the program compiled and the file
      * replaced by a good one. */
