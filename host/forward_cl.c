@@ -146,26 +146,13 @@ static float *lc_arrange(const float *src, size_t count, size_t rows, size_t col
     return dst;
 }
 
-/* LSTMCL_ALGO: gemm, fused or auto (unset). */
+/* LSTMCL_ALGO: auto (or unset), gemm, fused, fused-rows, fused-cols. */
 static lstmcl_status lc_read_algo(lstmcl_context *ctx, lc_algo *algo)
 {
-    static const struct {
-        const char *name;
-        lc_algo algo;
-    } names[] = {{"auto", LC_ALGO_AUTO},
-                 {"gemm", LC_ALGO_GEMM},
-                 {"fused", LC_ALGO_FUSED},
-                 {"fused-rows", LC_ALGO_FUSED_ROWS},
-                 {"fused-cols", LC_ALGO_FUSED_COLS}};
     const char *v = getenv("LSTMCL_ALGO");
     *algo = LC_ALGO_AUTO;
-    if (!v || !*v)
+    if (!v || !*v || lc_algo_from_name(v, algo))
         return LSTMCL_SUCCESS;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(v, names[i].name) == 0) {
-            *algo = names[i].algo;
-            return LSTMCL_SUCCESS;
-        }
     return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
                    "LSTMCL_ALGO=\"%.32s\" is not one of auto, gemm, fused, fused-rows, "
                    "fused-cols",
@@ -187,8 +174,17 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     size_t widest = m->P && H > m->Hout ? H : m->Hout;
     size_t staged = (widest + 7) / 8 * 8 * sizeof(float);
     m->fused_ok = m->forced_algo != LC_ALGO_GEMM && staged + 1024 <= ctx->info.local_mem_bytes;
-    m->fused_rows = m->forced_algo == LC_ALGO_FUSED_ROWS ||
-                    (m->forced_algo != LC_ALGO_FUSED_COLS && (ctx->info.type & CL_DEVICE_TYPE_CPU));
+    /* The fused layout: forced, else the one the tuning file measured
+     * fastest for this hidden size, else by device type. */
+    lc_algo layout = m->forced_algo;
+    if (layout == LC_ALGO_AUTO) {
+        lc_tuning_load(m);
+        for (size_t i = 0; i < m->n_tuned && layout == LC_ALGO_AUTO; i++)
+            if (m->tuned[i].algo >= LC_ALGO_FUSED_ROWS)
+                layout = m->tuned[i].algo;
+    }
+    m->fused_rows = layout == LC_ALGO_FUSED_ROWS ||
+                    (layout != LC_ALGO_FUSED_COLS && (ctx->info.type & CL_DEVICE_TYPE_CPU));
     if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
         return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
                        "LSTMCL_ALGO=fused: the fused step needs %zu bytes of local memory, "
@@ -419,7 +415,9 @@ typedef struct lc_io {
 } lc_io;
 
 
-/* The automatic choice, from measurements (bench/results):
+/* The automatic choice: the tuning file's measurement for this device when
+ * there is one (tuning.c, written by lstmcl-tune), else these rules, from
+ * measurements (bench/results):
  * CPU devices (PoCL, 2-core x86, H=512, T=25): the fused step (rows layout)
  *   beats CLBlast's SGEMM at every batch measured: 2.0 vs 8.0 ms per step
  *   at N=4, 7.3 vs 11.8 at N=16, 19 vs 37 at N=64;
@@ -433,6 +431,9 @@ static int lc_pick_fused(const lstmcl_model *m, size_t N)
         return 0;
     if (m->forced_algo >= LC_ALGO_FUSED)
         return 1;
+    lc_algo tuned = lc_tuning_pick(m, N);
+    if (tuned != LC_ALGO_AUTO)
+        return tuned != LC_ALGO_GEMM;
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
         return 1;
     return N <= LC_FUSED_MAX_BATCH_GPU;

@@ -99,6 +99,13 @@ typedef struct lc_workspace {
     cl_mem x, y, xw, ytmp[2], h[2], c, gh, hraw, hp, lens, h0, c0, hn, cn;
 } lc_workspace;
 
+/* One measured choice from the tuning file (tuning.c). */
+typedef struct lc_tuned {
+    size_t hidden, batch;
+    lc_algo algo;
+} lc_tuned;
+#define LC_MAX_TUNED 64
+
 struct lstmcl_model {
     lstmcl_context *ctx;
     lstmcl_model_desc desc; /* activations resolved */
@@ -114,6 +121,8 @@ struct lstmcl_model {
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */
     size_t wg_j;         /* work-group size of the fused kernels */
     int program_from_cache;
+    lc_tuned tuned[LC_MAX_TUNED]; /* this device's entries, nearest hidden size */
+    size_t n_tuned;
     cl_mem act_params; /* (D, 3, 2) alpha, beta */
     lc_workspace ws;
 };
@@ -131,6 +140,18 @@ lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args 
 lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *source,
                                       size_t source_size, const char *options, const char *what,
                                       cl_program *out, int *from_cache);
+
+/* The program-cache directory; 0 when the cache is off. */
+int lc_cache_dir(char *out, size_t cap);
+
+/* Algorithm names (LSTMCL_ALGO, the tuning file). */
+int lc_algo_from_name(const char *name, lc_algo *algo);
+/* The tuning file's path; 0 when there is none. */
+int lc_tuning_path(char *out, size_t cap);
+/* Reads this device's entries for the model (quietly none on any problem). */
+void lc_tuning_load(lstmcl_model *m);
+/* The tuned algorithm for batch N, or LC_ALGO_AUTO when none is recorded. */
+lc_algo lc_tuning_pick(const lstmcl_model *m, size_t N);
 
 /* The algorithm a device forward of batch N runs. */
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N);

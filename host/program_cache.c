@@ -38,7 +38,7 @@ static uint64_t lc_fnv1a(uint64_t h, const void *data, size_t n)
 }
 
 /* The cache directory, or 0 when the cache is off. */
-static int lc_cache_dir(char *out, size_t cap)
+int lc_cache_dir(char *out, size_t cap)
 {
     const char *env = getenv("LSTMCL_CACHE_DIR");
     int n;

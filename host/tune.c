@@ -1,0 +1,268 @@
+/* lstmcl-tune: measures every algorithm on a device over a grid of hidden
+ * sizes and batches and records the fastest in the tuning file that later
+ * runs read (see lstmcl_model_algorithm). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lstmcl.h"
+
+static const char *algos[] = {"gemm", "fused-rows", "fused-cols"};
+#define NALGO 3
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lstmcl-tune [--device SPEC] [--hidden H,H,...] [--batch N,N,...]\n"
+            "                   [--steps T] [--repeat R] [--output FILE] [--dry-run]\n"
+            "Times each algorithm (gemm, fused-rows, fused-cols) for every hidden size and\n"
+            "batch (defaults: --hidden 256,512,1024 --batch 1,4,16,64 --steps 25\n"
+            "--repeat 5; the median of R runs after one warm-up run) on one device and\n"
+            "writes the fastest per (hidden, batch) to the tuning file: FILE, else\n"
+            "$LSTMCL_TUNING_FILE, else tuning.txt in the program cache directory\n"
+            "($LSTMCL_CACHE_DIR, $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl). Entries of\n"
+            "other devices in the file are kept. Later runs on this device and driver\n"
+            "choose by it. --dry-run measures and prints without writing.\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Parses "a,b,c" into at most 16 positive sizes. */
+static int parse_list(const char *opt, const char *s, size_t *out, size_t *n)
+{
+    *n = 0;
+    while (s && *s) {
+        char *end = NULL;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (end == s || v == 0 || v > 65536 || *n == 16 || (*end && *end != ',')) {
+            fprintf(stderr, "lstmcl-tune: %s: expected a comma-separated list of sizes\n", opt);
+            return 0;
+        }
+        out[(*n)++] = (size_t)v;
+        s = *end ? end + 1 : end;
+    }
+    if (*n == 0)
+        fprintf(stderr, "lstmcl-tune: %s needs a value\n", opt);
+    return *n > 0;
+}
+
+/* Median forward time (seconds) of a random model forced to `algo`; a
+ * negative value when the algorithm cannot run (its reason on stderr). */
+static double measure(lstmcl_context *ctx, const char *algo, size_t H, size_t N, size_t T,
+                      size_t R)
+{
+    setenv("LSTMCL_ALGO", algo, 1);
+    lstmcl_model_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.input_size = H;
+    desc.hidden_size = H;
+    desc.num_layers = 1;
+    size_t nw = 4 * H * H;
+    float *w = malloc(nw * sizeof(float)), *b = calloc(4 * H, sizeof(float));
+    float *x = malloc(T * N * H * sizeof(float)), *y = malloc(T * N * H * sizeof(float));
+    double result = -1.0;
+    lstmcl_model *m = NULL;
+    if (!w || !b || !x || !y)
+        goto out;
+    unsigned seed = 7;
+    for (size_t i = 0; i < nw; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        w[i] = ((float)(seed >> 8) / 16777216.0f - 0.5f) / sqrtf((float)H);
+    }
+    for (size_t i = 0; i < T * N * H; i++)
+        x[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
+    lstmcl_layer_weights lw;
+    memset(&lw, 0, sizeof lw);
+    lw.input_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}};
+    lw.recurrent_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}};
+    lw.input_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
+    lw.recurrent_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
+    if (lstmcl_model_create(ctx, &desc, LSTMCL_CONVENTION_PYTORCH, &lw, &m) != LSTMCL_SUCCESS) {
+        fprintf(stderr, "  %s: %s\n", algo, lstmcl_thread_last_error());
+        goto out;
+    }
+    lstmcl_forward_args a = {T, N, 0, x, NULL, NULL, NULL, y, NULL, NULL};
+    double times[64];
+    for (size_t r = 0; r <= R; r++) {
+        double t0 = now_s();
+        if (lstmcl_forward(m, &a) != LSTMCL_SUCCESS) {
+            fprintf(stderr, "  %s: %s\n", algo, lstmcl_thread_last_error());
+            goto out;
+        }
+        if (r)
+            times[r - 1] = now_s() - t0;
+    }
+    qsort(times, R, sizeof times[0], cmp_double);
+    result = times[R / 2];
+out:
+    lstmcl_model_destroy(m);
+    free(w);
+    free(b);
+    free(x);
+    free(y);
+    return result;
+}
+
+/* The default tuning file path, as the library looks it up. */
+static int default_path(char *out, size_t cap)
+{
+    const char *f = getenv("LSTMCL_TUNING_FILE");
+    if (f)
+        return *f && snprintf(out, cap, "%s", f) < (int)cap;
+    const char *dir = getenv("LSTMCL_CACHE_DIR");
+    if (dir)
+        return *dir && strcmp(dir, "off") != 0 &&
+               snprintf(out, cap, "%s/tuning.txt", dir) < (int)cap;
+    if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME"))
+        return snprintf(out, cap, "%s/lstmcl/tuning.txt", getenv("XDG_CACHE_HOME")) < (int)cap;
+    if (getenv("HOME") && *getenv("HOME"))
+        return snprintf(out, cap, "%s/.cache/lstmcl/tuning.txt", getenv("HOME")) < (int)cap;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t hs[16] = {256, 512, 1024}, ns[16] = {1, 4, 16, 64}, nh = 3, nn = 4, T = 25, R = 5;
+    const char *spec = NULL, *output = NULL;
+    int dry = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        size_t one[16], n1 = 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+            continue;
+        } else if (!strcmp(a, "--device") && v) {
+            spec = v;
+        } else if (!strcmp(a, "--output") && v) {
+            output = v;
+        } else if (!strcmp(a, "--hidden")) {
+            if (!parse_list(a, v, hs, &nh))
+                return 2;
+        } else if (!strcmp(a, "--batch")) {
+            if (!parse_list(a, v, ns, &nn))
+                return 2;
+        } else if (!strcmp(a, "--steps") || !strcmp(a, "--repeat")) {
+            if (!parse_list(a, v, one, &n1) || n1 != 1 || (a[2] == 'r' && one[0] > 64)) {
+                fprintf(stderr, "lstmcl-tune: %s needs one size%s\n", a,
+                        a[2] == 'r' ? " up to 64" : "");
+                return 2;
+            }
+            if (a[2] == 's')
+                T = one[0];
+            else
+                R = one[0];
+        } else {
+            fprintf(stderr, "lstmcl-tune: unknown option or missing value: %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    char path[4200];
+    if (!dry && !(output ? snprintf(path, sizeof path, "%s", output) < (int)sizeof path
+                         : default_path(path, sizeof path))) {
+        fprintf(stderr, "lstmcl-tune: no tuning file location (set --output or "
+                        "LSTMCL_TUNING_FILE)\n");
+        return 2;
+    }
+    lstmcl_context *ctx = NULL;
+    if (lstmcl_context_create(spec, &ctx) != LSTMCL_SUCCESS) {
+        fprintf(stderr, "lstmcl-tune: %s\n", lstmcl_thread_last_error());
+        return 1;
+    }
+    lstmcl_device_info info;
+    if (lstmcl_context_device_info(ctx, &info) != LSTMCL_SUCCESS) {
+        fprintf(stderr, "lstmcl-tune: tuning needs an OpenCL device, not the CPU reference\n");
+        lstmcl_context_destroy(ctx);
+        return 2;
+    }
+    /* Measure with the built-in rules only, not an older tuning file. */
+    setenv("LSTMCL_TUNING_FILE", "", 1);
+    printf("device: %s (driver %s)\n", info.name, info.driver_version);
+    printf("%8s %6s %12s %12s %12s  %s\n", "hidden", "batch", "gemm ms", "fused-rows ms",
+           "fused-cols ms", "fastest");
+    char (*lines)[600] = calloc(nh * nn, sizeof *lines);
+    size_t nlines = 0;
+    if (!lines) {
+        lstmcl_context_destroy(ctx);
+        return 1;
+    }
+    for (size_t ih = 0; ih < nh; ih++)
+        for (size_t in = 0; in < nn; in++) {
+            double t[NALGO];
+            int best = -1;
+            for (int k = 0; k < NALGO; k++) {
+                fprintf(stderr, "\r[%zu/%zu] H=%zu N=%zu %-10s", ih * nn + in + 1, nh * nn,
+                        hs[ih], ns[in], algos[k]);
+                t[k] = measure(ctx, algos[k], hs[ih], ns[in], T, R);
+                if (t[k] >= 0 && (best < 0 || t[k] < t[best]))
+                    best = k;
+            }
+            fprintf(stderr, "\r%40s\r", "");
+            printf("%8zu %6zu", hs[ih], ns[in]);
+            for (int k = 0; k < NALGO; k++)
+                if (t[k] >= 0)
+                    printf(" %12.3f", t[k] * 1e3);
+                else
+                    printf(" %12s", "failed");
+            printf("  %s\n", best >= 0 ? algos[best] : "-");
+            if (best >= 0)
+                snprintf(lines[nlines++], sizeof lines[0], "%s\t%s\t%zu\t%zu\t%s\n", info.name,
+                         info.driver_version, hs[ih], ns[in], algos[best]);
+        }
+    unsetenv("LSTMCL_ALGO");
+    lstmcl_context_destroy(ctx);
+    int status = 0;
+    if (!dry) {
+        /* Keep other devices' entries; replace this device's; write to a
+         * temporary file and rename it over the old one. */
+        char tmp[4300], prefix[600], line[1024];
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+        snprintf(prefix, sizeof prefix, "%s\t%s\t", info.name, info.driver_version);
+        FILE *out = fopen(tmp, "w");
+        if (!out) {
+            fprintf(stderr, "lstmcl-tune: %s: cannot write (does its directory exist?)\n", tmp);
+            free(lines);
+            return 1;
+        }
+        int ok = fputs("lstmcl-tuning 1\n", out) >= 0;
+        FILE *old = fopen(path, "r");
+        if (old) {
+            if (fgets(line, sizeof line, old) && !strcmp(line, "lstmcl-tuning 1\n"))
+                while (fgets(line, sizeof line, old))
+                    if (strncmp(line, prefix, strlen(prefix)) != 0)
+                        ok = ok && fputs(line, out) >= 0;
+            fclose(old);
+        }
+        for (size_t i = 0; i < nlines; i++)
+            ok = ok && fputs(lines[i], out) >= 0;
+        ok = (fclose(out) == 0) && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            fprintf(stderr, "lstmcl-tune: %s: cannot write the tuning file\n", path);
+            remove(tmp);
+            status = 1;
+        } else {
+            printf("wrote %zu entries to %s\n", nlines, path);
+        }
+    }
+    free(lines);
+    return status;
+}

@@ -1,0 +1,129 @@
+/* The tuning file: algorithm choices measured on a device by lstmcl-tune,
+ * read when a model is created.
+ *
+ * Location: $LSTMCL_TUNING_FILE, else tuning.txt in the program-cache
+ * directory. Text, one entry a line after the header line
+ * "lstmcl-tuning 1":
+ *     <device name> TAB <driver version> TAB <hidden size> TAB <batch> TAB <algorithm>
+ * Lines for another device or driver are skipped; a file that cannot be read
+ * or parsed is ignored quietly (the built-in rules apply). For a model the
+ * entries of the nearest hidden size measured are kept; a forward pass uses
+ * the entry of the nearest batch (by ratio). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct {
+    const char *name;
+    lc_algo algo;
+} lc_algo_names[] = {{"auto", LC_ALGO_AUTO},
+                     {"gemm", LC_ALGO_GEMM},
+                     {"fused", LC_ALGO_FUSED},
+                     {"fused-rows", LC_ALGO_FUSED_ROWS},
+                     {"fused-cols", LC_ALGO_FUSED_COLS}};
+
+int lc_algo_from_name(const char *name, lc_algo *algo)
+{
+    for (size_t i = 0; i < sizeof lc_algo_names / sizeof lc_algo_names[0]; i++)
+        if (strcmp(name, lc_algo_names[i].name) == 0) {
+            *algo = lc_algo_names[i].algo;
+            return 1;
+        }
+    return 0;
+}
+
+int lc_tuning_path(char *out, size_t cap)
+{
+    const char *f = getenv("LSTMCL_TUNING_FILE");
+    if (f)
+        return *f && snprintf(out, cap, "%s", f) < (int)cap;
+    char dir[4096];
+    if (!lc_cache_dir(dir, sizeof dir))
+        return 0;
+    return snprintf(out, cap, "%s/tuning.txt", dir) < (int)cap;
+}
+
+/* Splits a line into 5 tab-separated fields in place. */
+static int lc_fields(char *line, char **f)
+{
+    for (int i = 0; i < 5; i++) {
+        f[i] = line;
+        char *tab = strchr(line, i < 4 ? '\t' : '\n');
+        if (i < 4 && !tab)
+            return 0;
+        if (tab)
+            *tab = '\0';
+        line = tab ? tab + 1 : line + strlen(line);
+    }
+    return 1;
+}
+
+static int lc_parse_size(const char *s, size_t *v)
+{
+    char *end = NULL;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (!*s || *s == '-' || *end || x == 0 || x > ((size_t)1 << 30))
+        return 0;
+    *v = (size_t)x;
+    return 1;
+}
+
+void lc_tuning_load(lstmcl_model *m)
+{
+    m->n_tuned = 0;
+    char path[4200];
+    if (!lc_tuning_path(path, sizeof path))
+        return;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[1024];
+    lc_tuned all[LC_MAX_TUNED];
+    size_t nall = 0;
+    if (!fgets(line, sizeof line, f) || strcmp(line, "lstmcl-tuning 1\n") != 0) {
+        fclose(f);
+        return;
+    }
+    while (fgets(line, sizeof line, f) && nall < LC_MAX_TUNED) {
+        char *fl[5];
+        size_t H = 0, N = 0;
+        lc_algo a;
+        if (!lc_fields(line, fl) || strcmp(fl[0], m->ctx->info.name) != 0 ||
+            strcmp(fl[1], m->ctx->info.driver_version) != 0 || !lc_parse_size(fl[2], &H) ||
+            !lc_parse_size(fl[3], &N) || !lc_algo_from_name(fl[4], &a) || a == LC_ALGO_AUTO)
+            continue;
+        all[nall++] = (lc_tuned){H, N, a};
+    }
+    fclose(f);
+    /* Keep the entries of the hidden size nearest (by ratio) to the model's. */
+    double best = INFINITY;
+    size_t bestH = 0;
+    for (size_t i = 0; i < nall; i++) {
+        double dist = fabs(log((double)all[i].hidden / (double)m->H));
+        if (dist < best) {
+            best = dist;
+            bestH = all[i].hidden;
+        }
+    }
+    for (size_t i = 0; i < nall; i++)
+        if (all[i].hidden == bestH)
+            m->tuned[m->n_tuned++] = all[i];
+}
+
+lc_algo lc_tuning_pick(const lstmcl_model *m, size_t N)
+{
+    double best = INFINITY;
+    lc_algo a = LC_ALGO_AUTO;
+    for (size_t i = 0; i < m->n_tuned; i++) {
+        double dist = fabs(log((double)m->tuned[i].batch / (double)N));
+        if (dist < best) {
+            best = dist;
+            a = m->tuned[i].algo;
+        }
+    }
+    return a;
+}

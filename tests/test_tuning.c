@@ -1,0 +1,134 @@
+/* The tuning file: measured choices for this device are followed, the
+ * nearest measured batch and hidden size apply, and entries of other
+ * devices or drivers, malformed lines and foreign files are ignored. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+
+static float wbuf[4 * 40 * 40 + 64];
+
+static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
+{
+    lstmcl_model_desc d;
+    memset(&d, 0, sizeof d);
+    d.input_size = 3;
+    d.hidden_size = H;
+    d.num_layers = 1;
+    tu_rng r = {3};
+    tu_fill(&r, wbuf, sizeof wbuf / sizeof wbuf[0], -0.5f, 0.5f);
+    lstmcl_layer_weights w;
+    memset(&w, 0, sizeof w);
+    w.input_weights[0] = (lstmcl_tensor){wbuf, 2, {4 * H, 3, 0}};
+    w.recurrent_weights[0] = (lstmcl_tensor){wbuf + 5, 2, {4 * H, H, 0}};
+    w.input_bias[0] = (lstmcl_tensor){wbuf + 9, 1, {4 * H, 0, 0}};
+    w.recurrent_bias[0] = (lstmcl_tensor){wbuf + 2, 1, {4 * H, 0, 0}};
+    lstmcl_model *m = NULL;
+    assert_int_equal(lstmcl_model_create(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &m),
+                     LSTMCL_SUCCESS);
+    return m;
+}
+
+static void check_forward(lstmcl_model *m, size_t H, size_t N)
+{
+    enum { T = 3 };
+    float x[T * 8 * 3], y[T * 8 * 40], yr[T * 8 * 40];
+    tu_rng r = {8};
+    tu_fill(&r, x, sizeof x / sizeof x[0], -1.0f, 1.0f);
+    lstmcl_forward_args a = {T, N, 0, x, NULL, NULL, NULL, y, NULL, NULL};
+    assert_int_equal(lstmcl_forward(m, &a), LSTMCL_SUCCESS);
+    a.y = yr;
+    assert_int_equal(lstmcl_forward_reference(m, &a), LSTMCL_SUCCESS);
+    assert_true(tu_max_abs_diff(y, yr, T * N * H, NULL) < 1e-5);
+}
+
+static void write_tuning(const char *path, const char *header, const lstmcl_device_info *info,
+                         const char *driver)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(header, f);
+    fprintf(f, "%s\t%s\t9\t1\tgemm\n", info->name, driver);
+    fprintf(f, "%s\t%s\t9\t8\tfused-cols\n", info->name, driver);
+    fprintf(f, "Some Other GPU\t1.0\t9\t6\tgemm\n");
+    fprintf(f, "%s\t%s\t9\tnot-a-number\tgemm\n", info->name, driver);
+    fprintf(f, "%s\t%s\t9\t2\tno-such-algo\n", info->name, driver);
+    fputs("truncated line without tabs\n", f);
+    fclose(f);
+}
+
+static void test_tuning_file(void **state)
+{
+    (void)state;
+    lstmcl_context *ctx = tu_open_device();
+    if (!ctx)
+        skip();
+    lstmcl_device_info info;
+    assert_int_equal(lstmcl_context_device_info(ctx, &info), LSTMCL_SUCCESS);
+    char path[] = "/tmp/lstmcl-tuning-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    setenv("LSTMCL_TUNING_FILE", path, 1);
+    unsetenv("LSTMCL_ALGO");
+
+    write_tuning(path, "lstmcl-tuning 1\n", &info, info.driver_version);
+    lstmcl_model *m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), "gemm");
+    assert_string_equal(lstmcl_model_algorithm(m, 8), "fused-cols");
+    assert_string_equal(lstmcl_model_algorithm(m, 6), "fused-cols"); /* nearest: 8 */
+    assert_string_equal(lstmcl_model_algorithm(m, 2), "gemm");       /* nearest: 1 */
+    check_forward(m, 9, 1);
+    check_forward(m, 9, 8);
+    lstmcl_model_destroy(m);
+    /* Another hidden size takes the nearest measured one's entries. */
+    m = make_model(ctx, 40);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), "gemm");
+    assert_string_equal(lstmcl_model_algorithm(m, 8), "fused-cols");
+    check_forward(m, 40, 8);
+    lstmcl_model_destroy(m);
+
+    /* The built-in rule when nothing applies. */
+    m = NULL;
+    setenv("LSTMCL_TUNING_FILE", "", 1);
+    m = make_model(ctx, 9);
+    const char *builtin = lstmcl_model_algorithm(m, 1);
+    lstmcl_model_destroy(m);
+    /* Another driver version, a foreign header, no file: ignored. */
+    setenv("LSTMCL_TUNING_FILE", path, 1);
+    write_tuning(path, "lstmcl-tuning 1\n", &info, "another driver");
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
+    lstmcl_model_destroy(m);
+    write_tuning(path, "something else 7\n", &info, info.driver_version);
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
+    lstmcl_model_destroy(m);
+    remove(path);
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
+    lstmcl_model_destroy(m);
+    /* LSTMCL_ALGO overrides the file. */
+    write_tuning(path, "lstmcl-tuning 1\n", &info, info.driver_version);
+    setenv("LSTMCL_ALGO", "fused-rows", 1);
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), "fused-rows");
+    lstmcl_model_destroy(m);
+    unsetenv("LSTMCL_ALGO");
+    unsetenv("LSTMCL_TUNING_FILE");
+    remove(path);
+    lstmcl_context_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tuning_file)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
