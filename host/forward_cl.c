@@ -14,7 +14,7 @@
 
 #define LC_CELL_SOURCE "lstm_cell.cl"
 #define LC_GEMM_SOURCE "gemm.cl"
-/* Output tile of one gemm_nt work-item (kernels/gemm.cl). */
+/* Output tile of one gemm_nt work-item (fixed in kernels/gemm.cl). */
 #define LC_GEMM_TM 2
 #define LC_GEMM_TN 4
 
@@ -91,7 +91,7 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
         size_t gsize = 0;
         int gowned = 0;
         char gopts[64];
-        snprintf(gopts, sizeof gopts, "-cl-std=CL1.2 -D TM=%d -D TN=%d", LC_GEMM_TM, LC_GEMM_TN);
+        snprintf(gopts, sizeof gopts, "-cl-std=CL1.2");
         st = lc_kernel_source(ctx, LC_GEMM_SOURCE, &gtext, &gsize, &gowned);
         if (st != LSTMCL_SUCCESS)
             return st;
