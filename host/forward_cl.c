@@ -109,6 +109,10 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     if (m->fused_ok) {
         m->k_step = clCreateKernel(m->program, "lstm_step", &err);
         LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step of %s", LC_CELL_SOURCE);
+        if (m->step4_ok) {
+            m->k_step4 = clCreateKernel(m->program, "lstm_step4", &err);
+            LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step4 of %s", LC_CELL_SOURCE);
+        }
         if (m->P) {
             m->k_proj_step = clCreateKernel(m->program, "lstm_project_step", &err);
             LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_project_step of %s",
@@ -185,6 +189,8 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     }
     m->fused_rows = layout == LC_ALGO_FUSED_ROWS ||
                     (layout != LC_ALGO_FUSED_COLS && (ctx->info.type & CL_DEVICE_TYPE_CPU));
+    m->step4_ok = m->fused_ok && m->fused_rows &&
+                  4 * (m->Hout + 7) / 8 * 8 * sizeof(float) + 1024 <= ctx->info.local_mem_bytes;
     if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
         return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
                        "LSTMCL_ALGO=fused: the fused step needs %zu bytes of local memory, "
@@ -270,6 +276,8 @@ void lc_device_model_release(lstmcl_model *m)
         clReleaseKernel(m->k_proj);
     if (m->k_step)
         clReleaseKernel(m->k_step);
+    if (m->k_step4)
+        clReleaseKernel(m->k_step4);
     if (m->k_gemm)
         clReleaseKernel(m->k_gemm);
     if (m->gemm_program)
@@ -280,7 +288,7 @@ void lc_device_model_release(lstmcl_model *m)
         clReleaseKernel(m->k_proj_step);
     if (m->program)
         clReleaseProgram(m->program);
-    m->k_cell = m->k_proj = m->k_step = m->k_proj_step = NULL;
+    m->k_cell = m->k_proj = m->k_step = m->k_step4 = m->k_proj_step = NULL;
     m->program = NULL;
 }
 
@@ -504,11 +512,13 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
         const size_t wg = m->wg_j;
         const size_t cell_gws[3] = {H, N, D}, proj_gws[3] = {Hout, N, D};
         const size_t step_gws[3] = {(H + wg - 1) / wg * wg, N, D};
+        const size_t step4_gws[3] = {(H + wg - 1) / wg * wg, (N + 3) / 4, D};
         const size_t pstep_gws[3] = {(Hout + wg - 1) / wg * wg, N, D};
         const size_t lws[3] = {wg, 1, 1};
         for (size_t s = 0; s < T; s++) {
             cl_mem h_prev = w->h[s % 2], h_next = w->h[(s + 1) % 2];
-            cl_kernel k = fused ? m->k_step : m->k_cell;
+            int four = fused && m->step4_ok && N >= 2;
+            cl_kernel k = four ? m->k_step4 : fused ? m->k_step : m->k_cell;
             cl_mem products = fused ? ly->rt_buf : w->gh;
             if (!fused)
                 for (size_t d = 0; d < D; d++) {
@@ -541,10 +551,11 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
             LC_ARG(k, 18, y_ts);
             LC_ARG(k, 19, y_ns);
             LC_TRY_CL(ctx,
-                      clEnqueueNDRangeKernel(q, k, 3, NULL, fused ? step_gws : cell_gws,
+                      clEnqueueNDRangeKernel(q, k, 3, NULL,
+                                             four ? step4_gws : fused ? step_gws : cell_gws,
                                              fused ? lws : NULL, 0, NULL, NULL),
                       "clEnqueueNDRangeKernel", "layer %zu step %zu: %s", l, s,
-                      fused ? "lstm_step" : "lstm_cell");
+                      four ? "lstm_step4" : fused ? "lstm_step" : "lstm_cell");
             if (!P)
                 continue;
             if (fused) {

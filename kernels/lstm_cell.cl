@@ -1,5 +1,5 @@
 /* lstmcl: the per-step LSTM kernels: the elementwise cell update after a
- * GEMM (lstm_cell, lstm_project) and the fused step (lstm_step,
+ * GEMM (lstm_cell, lstm_project) and the fused step (lstm_step, lstm_step4,
  * lstm_project_step).
  *
  * Build options (all required unless marked optional):
@@ -276,6 +276,107 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
     cell_update(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, c,
                 h_next, y, has_y, y_ts, y_ns);
 }
+
+#if FUSED_ROWS
+/* Commits sequence n's step from its four summed products (lstm_step4). */
+inline void finish_seq(const int j, const int n, const int d, const int step, const int T,
+                       const int N, const float ri, const float rf, const float rg,
+                       const float ro, __global const float *restrict xw, const long xw_ts,
+                       const long xw_ns, __global const float *restrict bias,
+                       __global const float *restrict peep, __global const float *restrict actp,
+                       const float clip_k, __global const int *restrict lens, const int has_lens,
+                       __global float *restrict c, __global const float *restrict h_prev,
+                       __global float *restrict h_next, __global float *restrict y,
+                       const int has_y, const long y_ts, const long y_ns)
+{
+    if (n >= N)
+        return;
+    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
+    if (t < 0) {
+#if !HAS_PROJ
+        hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
+#endif
+        return;
+    }
+    cell_update(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, c,
+                h_next, y, has_y, y_ts, y_ns);
+}
+
+/* lstm_step for four sequences per work-item (rows layout): each weight is
+ * read once per four sequences instead of once per sequence. Two passes
+ * (gates i, f, then g, o) keep 8 float8 sums in registers; the tile is
+ * written out in named variables because PoCL keeps private arrays in
+ * memory.
+ * Preconditions: global size (ceil(HID / WG_J) * WG_J, ceil(N / 4), NDIR),
+ * local size (WG_J, 1, 1); 4 * HOUT_PAD floats of local memory; other
+ * arguments as lstm_step. */
+__kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
+lstm_step4(const int step, const int T, const int N, __global const float *restrict xw,
+           const long xw_ts, const long xw_ns, __global const float *restrict wr,
+           __global const float *restrict bias, __global const float *restrict peep,
+           __global const float *restrict actp, const float clip_k,
+           __global const int *restrict lens, const int has_lens, __global float *restrict c,
+           __global const float *restrict h_prev, __global float *restrict h_next,
+           __global float *restrict y, const int has_y, const long y_ts, const long y_ns)
+{
+    const int j = get_global_id(0);
+    const int n0 = get_global_id(1) * 4;
+    const int d = get_global_id(2);
+    const int KB = HOUT_PAD / 8;
+    __local float8 hs8[4 * (HOUT_PAD / 8)];
+    __local float *hs = (__local float *)hs8;
+    for (int b = 0; b < 4; b++) {
+        /* Sequences past N stage a copy of the last one; their sums are
+         * never used. */
+        __global const float *src = h_prev + ((long)d * N + min(n0 + b, N - 1)) * HOUT;
+        for (int k = get_local_id(0); k < HOUT_PAD; k += WG_J)
+            hs[b * HOUT_PAD + k] = k < HOUT ? src[k] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (j >= HID)
+        return;
+    __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+    __local const float8 *x0 = hs8, *x1 = hs8 + KB, *x2 = hs8 + 2 * KB, *x3 = hs8 + 3 * KB;
+    float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
+           b3 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 wi = w[k], wf = w[KB + k];
+        const float8 h0 = x0[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
+        a0 = fma(wi, h0, a0);
+        a1 = fma(wi, h1, a1);
+        a2 = fma(wi, h2, a2);
+        a3 = fma(wi, h3, a3);
+        b0 = fma(wf, h0, b0);
+        b1 = fma(wf, h1, b1);
+        b2 = fma(wf, h2, b2);
+        b3 = fma(wf, h3, b3);
+    }
+    const float ri0 = hsum8(a0), ri1 = hsum8(a1), ri2 = hsum8(a2), ri3 = hsum8(a3);
+    const float rf0 = hsum8(b0), rf1 = hsum8(b1), rf2 = hsum8(b2), rf3 = hsum8(b3);
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 wg = w[2 * KB + k], wo = w[3 * KB + k];
+        const float8 h0 = x0[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
+        a0 = fma(wg, h0, a0);
+        a1 = fma(wg, h1, a1);
+        a2 = fma(wg, h2, a2);
+        a3 = fma(wg, h3, a3);
+        b0 = fma(wo, h0, b0);
+        b1 = fma(wo, h1, b1);
+        b2 = fma(wo, h2, b2);
+        b3 = fma(wo, h3, b3);
+    }
+#define LC_FINISH(b, g, o)                                                                    \
+    finish_seq(j, n0 + b, d, step, T, N, ri##b, rf##b, hsum8(g), hsum8(o), xw, xw_ts, xw_ns, \
+               bias, peep, actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y, y_ts,  \
+               y_ns)
+    LC_FINISH(0, a0, b0);
+    LC_FINISH(1, a1, b1);
+    LC_FINISH(2, a2, b2);
+    LC_FINISH(3, a3, b3);
+#undef LC_FINISH
+}
+#endif
 
 #if HAS_PROJ
 /* The fused projection: h = h_raw W_hr^T, then the step is committed as
