@@ -1,0 +1,75 @@
+#include "lstm_spec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+int cli_lstm_init(cli_lstm *l, size_t num_layers)
+{
+    l->layers = calloc(num_layers ? num_layers : 1, sizeof *l->layers);
+    return l->layers ? CLI_OK : CLI_ERR_RUNTIME;
+}
+
+int cli_lstm_own(cli_lstm *l, float *p)
+{
+    if (l->n_owned == l->cap_owned) {
+        size_t cap = l->cap_owned ? 2 * l->cap_owned : 16;
+        float **n = realloc(l->owned, cap * sizeof *n);
+        if (!n) {
+            free(p);
+            return CLI_ERR_RUNTIME;
+        }
+        l->owned = n;
+        l->cap_owned = cap;
+    }
+    l->owned[l->n_owned++] = p;
+    return CLI_OK;
+}
+
+void cli_lstm_free(cli_lstm *l)
+{
+    size_t k;
+    if (!l)
+        return;
+    for (k = 0; k < l->n_owned; k++)
+        free(l->owned[k]);
+    free(l->owned);
+    free(l->layers);
+    l->owned = NULL;
+    l->layers = NULL;
+    l->n_owned = l->cap_owned = 0;
+}
+
+void cli_tensor_set(lstmcl_tensor *t, const float *data, size_t ndim, size_t d0, size_t d1,
+                    size_t d2)
+{
+    t->data = data;
+    t->ndim = ndim;
+    t->dims[0] = d0;
+    t->dims[1] = d1;
+    t->dims[2] = d2;
+}
+
+static size_t tensor_count(const lstmcl_tensor *t)
+{
+    size_t n = 1, k;
+    if (!t->data)
+        return 0;
+    for (k = 0; k < t->ndim; k++)
+        n *= t->dims[k];
+    return n;
+}
+
+size_t cli_lstm_parameter_count(const cli_lstm *l)
+{
+    size_t n = 0, k, d;
+    for (k = 0; k < l->desc.num_layers; k++) {
+        const lstmcl_layer_weights *w = &l->layers[k];
+        for (d = 0; d < 2; d++)
+            n += tensor_count(&w->input_weights[d]) + tensor_count(&w->recurrent_weights[d]) +
+                 tensor_count(&w->input_bias[d]) + tensor_count(&w->recurrent_bias[d]) +
+                 tensor_count(&w->peephole[d]) + tensor_count(&w->projection[d]);
+    }
+    return n;
+}

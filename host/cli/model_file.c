@@ -1,0 +1,326 @@
+#include "model_file.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "safetensors.h"
+
+/* The parameters of nn.LSTM layer k: <kind>_l<k>[_reverse]. */
+enum { P_WIH, P_WHH, P_BIH, P_BHH, P_WHR, P_COUNT };
+static const char *const torch_param_names[P_COUNT] = {
+    "weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr",
+};
+
+/* Splits the tail of a name "<kind>_l<k>[_reverse]" after a prefix. */
+static int parse_param(const char *s, int *kind, size_t *layer, int *reverse)
+{
+    int p;
+    for (p = 0; p < P_COUNT; p++) {
+        size_t n = strlen(torch_param_names[p]);
+        const char *q = s + n;
+        size_t v = 0;
+        if (strncmp(s, torch_param_names[p], n) != 0 || strncmp(q, "_l", 2) != 0)
+            continue;
+        q += 2;
+        if (*q < '0' || *q > '9' || (q[0] == '0' && q[1] >= '0' && q[1] <= '9'))
+            return 0;
+        while (*q >= '0' && *q <= '9') {
+            if (v > 1000000)
+                return 0;
+            v = v * 10 + (size_t)(*q++ - '0');
+        }
+        if (*q == '\0')
+            *reverse = 0;
+        else if (strcmp(q, "_reverse") == 0)
+            *reverse = 1;
+        else
+            return 0;
+        *kind = p;
+        *layer = v;
+        return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Distinct prefixes of "...weight_ih_l<k>[_reverse]" names, sorted. */
+static int find_prefixes(const st_file *f, char ***list, size_t *n)
+{
+    size_t k, j, m = 0;
+    *list = calloc(f->count ? f->count : 1, sizeof **list);
+    *n = 0;
+    if (!*list)
+        return CLI_ERR_RUNTIME;
+    for (k = 0; k < f->count; k++) {
+        const char *name = f->tensors[k].name, *hit = name, *found = NULL;
+        int kind, rev;
+        size_t layer, plen;
+        while ((hit = strstr(hit, "weight_ih_l")) != NULL) {
+            if (parse_param(hit, &kind, &layer, &rev))
+                found = hit;
+            hit++;
+        }
+        if (!found)
+            continue;
+        plen = (size_t)(found - name);
+        (*list)[*n] = malloc(plen + 1);
+        if (!(*list)[*n])
+            return CLI_ERR_RUNTIME;
+        memcpy((*list)[*n], name, plen);
+        (*list)[*n][plen] = '\0';
+        (*n)++;
+    }
+    /* Sort, then drop repeats. */
+    qsort(*list, *n, sizeof **list, cmp_str);
+    for (j = 0; j < *n; j++) {
+        if (m > 0 && strcmp((*list)[m - 1], (*list)[j]) == 0) {
+            free((*list)[j]);
+            continue;
+        }
+        (*list)[m++] = (*list)[j];
+    }
+    *n = m;
+    return CLI_OK;
+}
+
+static void free_list(char **list, size_t n)
+{
+    size_t k;
+    for (k = 0; k < n; k++)
+        free(list[k]);
+    free(list);
+}
+
+/* Checks a 1-D or 2-D tensor's shape. */
+static int check_shape(const st_tensor *t, size_t ndim, size_t d0, size_t d1, char *err,
+                       size_t errlen)
+{
+    if (t->ndim != ndim || t->dims[0] != d0 || (ndim == 2 && t->dims[1] != d1)) {
+        if (ndim == 2)
+            cli_set_error(err, errlen, "tensor '%s' should have shape (%zu, %zu)", t->name, d0,
+                          d1);
+        else
+            cli_set_error(err, errlen, "tensor '%s' should have shape (%zu)", t->name, d0);
+        return 0;
+    }
+    return 1;
+}
+
+int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *prefix,
+                                cli_lstm *out, char *err, size_t errlen)
+{
+    st_file f;
+    char **prefixes = NULL;
+    size_t nprefix = 0, k, plen, L = 0, D = 1, H = 0, I = 0, P = 0, Hout, layer, d;
+    const st_tensor *(*slots)[2][P_COUNT] = NULL;
+    int rc, kind, rev, has_bias, has_proj;
+
+    memset(out, 0, sizeof *out);
+    rc = st_parse(buf, len, &f, err, errlen);
+    if (rc != CLI_OK)
+        return rc;
+    rc = find_prefixes(&f, &prefixes, &nprefix);
+    if (rc != CLI_OK) {
+        cli_set_error(err, errlen, "out of memory");
+        goto done;
+    }
+    rc = CLI_ERR_INPUT;
+    if (!prefix) {
+        if (nprefix == 0) {
+            cli_set_error(err, errlen, "no nn.LSTM weights found (no tensor named "
+                          "[PREFIX]weight_ih_l0)");
+            goto done;
+        }
+        if (nprefix > 1) {
+            cli_set_error(err, errlen, "%zu LSTMs in the file (prefixes '%s', '%s'%s); choose one "
+                          "with --prefix", nprefix, prefixes[0], prefixes[1],
+                          nprefix > 2 ? ", ..." : "");
+            goto done;
+        }
+        prefix = prefixes[0];
+    }
+    snprintf(out->name, sizeof out->name, "%s", prefix);
+    plen = strlen(prefix);
+
+    /* Sort the LSTM's tensors into [layer][direction][parameter]. */
+    for (k = 0; k < f.count; k++) {
+        const char *name = f.tensors[k].name;
+        if (strncmp(name, prefix, plen) == 0 && parse_param(name + plen, &kind, &layer, &rev) &&
+            layer + 1 > L)
+            L = layer + 1;
+    }
+    if (L == 0) {
+        cli_set_error(err, errlen, "no nn.LSTM weights under prefix '%s'", prefix);
+        goto done;
+    }
+    if (L > f.count) {
+        cli_set_error(err, errlen, "missing tensor '%sweight_ih_l0'", prefix);
+        goto done;
+    }
+    slots = calloc(L, sizeof *slots);
+    if (!slots) {
+        cli_set_error(err, errlen, "out of memory");
+        rc = CLI_ERR_RUNTIME;
+        goto done;
+    }
+    for (k = 0; k < f.count; k++) {
+        const char *name = f.tensors[k].name;
+        if (strncmp(name, prefix, plen) != 0 || !parse_param(name + plen, &kind, &layer, &rev))
+            continue;
+        slots[layer][rev][kind] = &f.tensors[k];
+        if (rev)
+            D = 2;
+    }
+    has_bias = slots[0][0][P_BIH] != NULL;
+    has_proj = slots[0][0][P_WHR] != NULL;
+    for (layer = 0; layer < L; layer++) {
+        for (d = 0; d < 2; d++) {
+            for (kind = 0; kind < P_COUNT; kind++) {
+                int want = d < D && (kind <= P_WHH || ((kind == P_BIH || kind == P_BHH) && has_bias) ||
+                                     (kind == P_WHR && has_proj));
+                const st_tensor *t = slots[layer][d][kind];
+                if (want && !t) {
+                    cli_set_error(err, errlen, "missing tensor '%s%s_l%zu%s'", prefix,
+                                  torch_param_names[kind], layer, d ? "_reverse" : "");
+                    goto done;
+                }
+                if (!want && t) {
+                    cli_set_error(err, errlen, "unexpected tensor '%s' (%s)", t->name,
+                                  d >= D ? "no reverse direction elsewhere"
+                                  : kind == P_WHR ? "projection only in some layers"
+                                                  : "biases only in some layers");
+                    goto done;
+                }
+            }
+        }
+    }
+    /* Sizes from layer 0's shapes, then every shape checked against them. */
+    {
+        const st_tensor *wih = slots[0][0][P_WIH], *whh = slots[0][0][P_WHH];
+        if (wih->ndim != 2 || wih->dims[0] == 0 || wih->dims[0] % 4 != 0 || wih->dims[1] == 0) {
+            cli_set_error(err, errlen, "tensor '%s' should have shape (4*hidden_size, input_size)",
+                          wih->name);
+            goto done;
+        }
+        H = wih->dims[0] / 4;
+        I = wih->dims[1];
+        if (has_proj) {
+            const st_tensor *whr = slots[0][0][P_WHR];
+            if (whr->ndim != 2 || whr->dims[0] == 0 || whr->dims[0] >= H) {
+                cli_set_error(err, errlen, "tensor '%s' should have shape (proj_size, %zu) with "
+                              "0 < proj_size < %zu", whr->name, H, H);
+                goto done;
+            }
+            P = whr->dims[0];
+        }
+        (void)whh;
+    }
+    Hout = P ? P : H;
+    out->desc.input_size = I;
+    out->desc.hidden_size = H;
+    out->desc.proj_size = P;
+    out->desc.num_layers = L;
+    out->desc.direction = D == 2 ? LSTMCL_BIDIRECTIONAL : LSTMCL_FORWARD;
+    out->desc.no_bias = !has_bias;
+    out->convention = LSTMCL_CONVENTION_PYTORCH;
+    if (cli_lstm_init(out, L) != CLI_OK) {
+        cli_set_error(err, errlen, "out of memory");
+        rc = CLI_ERR_RUNTIME;
+        goto done;
+    }
+    for (layer = 0; layer < L; layer++) {
+        size_t Iin = layer == 0 ? I : D * Hout;
+        for (d = 0; d < D; d++) {
+            for (kind = 0; kind < P_COUNT; kind++) {
+                const st_tensor *t = slots[layer][d][kind];
+                lstmcl_layer_weights *w = &out->layers[layer];
+                float *data;
+                int ok;
+                if (!t)
+                    continue;
+                switch (kind) {
+                case P_WIH: ok = check_shape(t, 2, 4 * H, Iin, err, errlen); break;
+                case P_WHH: ok = check_shape(t, 2, 4 * H, Hout, err, errlen); break;
+                case P_WHR: ok = check_shape(t, 2, P, H, err, errlen); break;
+                default: ok = check_shape(t, 1, 4 * H, 0, err, errlen); break;
+                }
+                if (!ok)
+                    goto done;
+                rc = st_to_float(t, &data, err, errlen);
+                if (rc == CLI_OK)
+                    rc = cli_lstm_own(out, data);
+                if (rc != CLI_OK)
+                    goto done;
+                rc = CLI_ERR_INPUT;
+                switch (kind) {
+                case P_WIH: cli_tensor_set(&w->input_weights[d], data, 2, 4 * H, Iin, 0); break;
+                case P_WHH: cli_tensor_set(&w->recurrent_weights[d], data, 2, 4 * H, Hout, 0); break;
+                case P_BIH: cli_tensor_set(&w->input_bias[d], data, 1, 4 * H, 0, 0); break;
+                case P_BHH: cli_tensor_set(&w->recurrent_bias[d], data, 1, 4 * H, 0, 0); break;
+                default: cli_tensor_set(&w->projection[d], data, 2, P, H, 0); break;
+                }
+            }
+        }
+    }
+    rc = CLI_OK;
+done:
+    free(slots);
+    free_list(prefixes, nprefix);
+    st_free(&f);
+    if (rc != CLI_OK)
+        cli_lstm_free(out);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int model_file_load(const char *path, const char *prefix, model_file *mf, char *err,
+                    size_t errlen)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    memset(mf, 0, sizeof *mf);
+    if (errlen)
+        err[0] = '\0';
+    rc = cli_read_file(path, &buf, &len, err, errlen);
+    if (rc != CLI_OK)
+        return rc;
+    if (ends_with(path, ".onnx") ||
+        (!ends_with(path, ".safetensors") && !(len >= 9 && buf[8] == '{'))) {
+        mf->format = MODEL_ONNX;
+        if (prefix) {
+            cli_set_error(err, errlen, "--prefix applies to safetensors files only");
+            rc = CLI_ERR_INPUT;
+        } else {
+            rc = onnx_model_parse(buf, len, &mf->onnx, err, errlen);
+        }
+    } else {
+        mf->format = MODEL_SAFETENSORS;
+        rc = torch_lstm_from_safetensors(buf, len, prefix, &mf->torch, err, errlen);
+    }
+    free(buf);
+    if (rc != CLI_OK && errlen && !err[0])
+        cli_set_error(err, errlen, "invalid model file");
+    return rc;
+}
+
+void model_file_free(model_file *mf)
+{
+    if (!mf)
+        return;
+    cli_lstm_free(&mf->torch);
+    onnx_model_free(mf->onnx);
+    mf->onnx = NULL;
+}

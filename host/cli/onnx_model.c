@@ -1,0 +1,673 @@
+/* ONNX LSTM models.
+ *
+ * Parsing: the protobuf is decoded with protobuf-c from onnx_subset.proto;
+ * every node must be an LSTM or one of the plumbing operators that
+ * torch.onnx.export writes around LSTMs (Constant, Shape, Gather, Unsqueeze,
+ * Squeeze, Concat, Slice, Transpose, Reshape, Expand, ConstantOfShape,
+ * Identity, Cast); each LSTM node's weights (W, R, B, P) must be constants
+ * and become a one-layer lstmcl description in the ONNX convention.
+ *
+ * Running: nodes are evaluated in graph order (ONNX requires a topological
+ * order) on host arrays, the LSTM nodes through lstmcl. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_internal.h"
+
+/* Operators understood: name, input count range, output count range. */
+static const struct {
+    const char *name;
+    size_t min_in, max_in, min_out, max_out;
+} ox_ops[OP_COUNT] = {
+    [OP_LSTM] = {"LSTM", 3, 8, 0, 3},
+    [OP_CONSTANT] = {"Constant", 0, 0, 1, 1},
+    [OP_IDENTITY] = {"Identity", 1, 1, 1, 1},
+    [OP_CAST] = {"Cast", 1, 1, 1, 1},
+    [OP_SHAPE] = {"Shape", 1, 1, 1, 1},
+    [OP_GATHER] = {"Gather", 2, 2, 1, 1},
+    [OP_UNSQUEEZE] = {"Unsqueeze", 1, 2, 1, 1},
+    [OP_SQUEEZE] = {"Squeeze", 1, 2, 1, 1},
+    [OP_CONCAT] = {"Concat", 1, 64, 1, 1},
+    [OP_SLICE] = {"Slice", 1, 5, 1, 1},
+    [OP_TRANSPOSE] = {"Transpose", 1, 1, 1, 1},
+    [OP_RESHAPE] = {"Reshape", 2, 2, 1, 1},
+    [OP_EXPAND] = {"Expand", 2, 2, 1, 1},
+    [OP_CONSTANT_OF_SHAPE] = {"ConstantOfShape", 1, 1, 1, 1},
+};
+
+/* Activations that read alpha and beta (ONNX operator definitions). */
+static int act_takes_alpha(lstmcl_activation_kind k)
+{
+    return k == LSTMCL_ACT_HARD_SIGMOID || k == LSTMCL_ACT_LEAKY_RELU ||
+           k == LSTMCL_ACT_THRESHOLDED_RELU || k == LSTMCL_ACT_SCALED_TANH ||
+           k == LSTMCL_ACT_AFFINE || k == LSTMCL_ACT_ELU;
+}
+static int act_takes_beta(lstmcl_activation_kind k)
+{
+    return k == LSTMCL_ACT_HARD_SIGMOID || k == LSTMCL_ACT_SCALED_TANH || k == LSTMCL_ACT_AFFINE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* LSTM nodes                                                                */
+/* ------------------------------------------------------------------------ */
+
+static const char *const lstm_attrs[] = {
+    "activation_alpha", "activation_beta", "activations", "clip",
+    "direction",        "hidden_size",     "input_forget", "layout",
+};
+
+int ox_lstm_input(const NodeProto *n, size_t slot)
+{
+    return slot < n->n_input && n->input[slot][0] != '\0';
+}
+
+/* A constant input of an LSTM node as float. */
+static const npy_array *lstm_const(const onnx_model *m, const NodeProto *n, size_t slot,
+                                   const char *what, char *err, size_t errlen)
+{
+    const ox_value *v = ox_table_find(&m->consts, n->input[slot]);
+    if (!v) {
+        NODE_ERR(n, "%s '%s' must be an initializer or a Constant", what, n->input[slot]);
+        return NULL;
+    }
+    if (v->a.is_integer) {
+        NODE_ERR(n, "%s '%s' is not a floating-point tensor", what, n->input[slot]);
+        return NULL;
+    }
+    return &v->a;
+}
+
+static int check_dims(const NodeProto *n, const npy_array *a, const char *what, size_t ndim,
+                      size_t d0, size_t d1, size_t d2, char *err, size_t errlen)
+{
+    if (a->ndim != ndim || a->dims[0] != d0 || (ndim > 1 && a->dims[1] != d1) ||
+        (ndim > 2 && a->dims[2] != d2)) {
+        char got[128];
+        ox_shape_text(a, got, sizeof got);
+        if (ndim == 3)
+            NODE_ERR(n, "%s has shape %s, expected (%zu, %zu, %zu)", what, got, d0, d1, d2);
+        else
+            NODE_ERR(n, "%s has shape %s, expected (%zu, %zu)", what, got, d0, d1);
+        return 0;
+    }
+    return 1;
+}
+
+static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout, char *err,
+                     size_t errlen)
+{
+    const npy_array *W, *R, *B = NULL, *P = NULL;
+    const AttributeProto *a;
+    lstmcl_model_desc *desc = &l->desc;
+    size_t D = 1, H, I, k, d, s, ai = 0, bi = 0;
+    int64_t v;
+    float *copy;
+
+    memset(l, 0, sizeof *l);
+    snprintf(l->name, sizeof l->name, "%s", ox_node_label(n));
+    l->convention = LSTMCL_CONVENTION_ONNX;
+    for (k = 0; k < n->n_attribute; k++) {
+        size_t j;
+        for (j = 0; j < sizeof lstm_attrs / sizeof lstm_attrs[0]; j++)
+            if (n->attribute[k]->name && strcmp(n->attribute[k]->name, lstm_attrs[j]) == 0)
+                break;
+        if (j == sizeof lstm_attrs / sizeof lstm_attrs[0]) {
+            NODE_ERR(n, "unknown attribute '%s'",
+                     n->attribute[k]->name ? n->attribute[k]->name : "");
+            return CLI_ERR_INPUT;
+        }
+    }
+    a = ox_attr_find(n, "direction");
+    desc->direction = LSTMCL_FORWARD;
+    if (a) {
+        const char *dirs[3] = {"forward", "reverse", "bidirectional"};
+        if (ox_attr_type(a) != AT_STRING) {
+            NODE_ERR(n, "attribute 'direction' is not a string");
+            return CLI_ERR_INPUT;
+        }
+        for (k = 0; k < 3; k++)
+            if (a->s.len == strlen(dirs[k]) && memcmp(a->s.data, dirs[k], a->s.len) == 0)
+                break;
+        if (k == 3) {
+            NODE_ERR(n, "direction must be forward, reverse or bidirectional");
+            return CLI_ERR_INPUT;
+        }
+        desc->direction = (lstmcl_direction)k;
+        D = k == 2 ? 2 : 1;
+    }
+    if (!ox_attr_int(n, "layout", 0, &v, err, errlen))
+        return CLI_ERR_INPUT;
+    if (v != 0 && v != 1) {
+        NODE_ERR(n, "layout must be 0 or 1");
+        return CLI_ERR_INPUT;
+    }
+    *layout = (int)v;
+    if (!ox_attr_int(n, "input_forget", 0, &v, err, errlen))
+        return CLI_ERR_INPUT;
+    if (v != 0 && v != 1) {
+        NODE_ERR(n, "input_forget must be 0 or 1");
+        return CLI_ERR_INPUT;
+    }
+    desc->input_forget = (int)v;
+    a = ox_attr_find(n, "clip");
+    if (a) {
+        if (ox_attr_type(a) != AT_FLOAT || !(a->f > 0) || !isfinite(a->f)) {
+            NODE_ERR(n, "clip must be a positive float");
+            return CLI_ERR_INPUT;
+        }
+        desc->has_clip = 1;
+        desc->clip = a->f;
+    }
+
+    W = lstm_const(m, n, LW, "W", err, errlen);
+    R = W ? lstm_const(m, n, LR, "R", err, errlen) : NULL;
+    if (!W || !R)
+        return CLI_ERR_INPUT;
+    if (W->ndim != 3 || W->dims[0] != D || W->dims[1] == 0 || W->dims[1] % 4 || W->dims[2] == 0) {
+        NODE_ERR(n, "W must have shape (%zu, 4*hidden_size, input_size)", D);
+        return CLI_ERR_INPUT;
+    }
+    H = W->dims[1] / 4;
+    I = W->dims[2];
+    if (!ox_attr_int(n, "hidden_size", (int64_t)H, &v, err, errlen))
+        return CLI_ERR_INPUT;
+    if (v != (int64_t)H) {
+        NODE_ERR(n, "hidden_size %lld disagrees with W's %zu rows", (long long)v, 4 * H);
+        return CLI_ERR_INPUT;
+    }
+    if (!check_dims(n, R, "R", 3, D, 4 * H, H, err, errlen))
+        return CLI_ERR_INPUT;
+    if (ox_lstm_input(n, LB)) {
+        B = lstm_const(m, n, LB, "B", err, errlen);
+        if (!B || !check_dims(n, B, "B", 2, D, 8 * H, 0, err, errlen))
+            return CLI_ERR_INPUT;
+    }
+    if (ox_lstm_input(n, LP)) {
+        P = lstm_const(m, n, LP, "P", err, errlen);
+        if (!P || !check_dims(n, P, "P", 2, D, 3 * H, 0, err, errlen))
+            return CLI_ERR_INPUT;
+    }
+    desc->input_size = I;
+    desc->hidden_size = H;
+    desc->num_layers = 1;
+    desc->no_bias = B == NULL;
+    desc->peephole = P != NULL;
+
+    /* activations: 3 per direction, f g h; alpha/beta consumed in order by
+     * the functions that take them, ONNX's defaults otherwise. */
+    a = ox_attr_find(n, "activations");
+    if (a) {
+        const AttributeProto *al = ox_attr_find(n, "activation_alpha");
+        const AttributeProto *be = ox_attr_find(n, "activation_beta");
+        if (ox_attr_type(a) != AT_STRINGS || a->n_strings != 3 * D) {
+            NODE_ERR(n, "activations must list %zu functions", 3 * D);
+            return CLI_ERR_INPUT;
+        }
+        if ((al && ox_attr_type(al) != AT_FLOATS) || (be && ox_attr_type(be) != AT_FLOATS)) {
+            NODE_ERR(n, "activation_alpha and activation_beta must be lists of floats");
+            return CLI_ERR_INPUT;
+        }
+        for (d = 0; d < D; d++)
+            for (s = 0; s < 3; s++) {
+                const ProtobufCBinaryData *str = &a->strings[d * 3 + s];
+                lstmcl_activation *act = &desc->activations[d][s];
+                char name[32];
+                if (str->len == 0 || str->len >= sizeof name ||
+                    memchr(str->data, '\0', str->len)) {
+                    NODE_ERR(n, "bad activation name");
+                    return CLI_ERR_INPUT;
+                }
+                memcpy(name, str->data, str->len);
+                name[str->len] = '\0';
+                if (lstmcl_activation_from_name(name, &act->kind) != LSTMCL_SUCCESS ||
+                    act->kind == LSTMCL_ACT_DEFAULT) {
+                    NODE_ERR(n, "unsupported activation '%s'", name);
+                    return CLI_ERR_INPUT;
+                }
+                lstmcl_activation_defaults(act->kind, &act->alpha, &act->beta);
+                if (act_takes_alpha(act->kind) && al && ai < al->n_floats)
+                    act->alpha = al->floats[ai++];
+                if (act_takes_beta(act->kind) && be && bi < be->n_floats)
+                    act->beta = be->floats[bi++];
+            }
+        if ((al && ai != al->n_floats) || (be && bi != be->n_floats)) {
+            NODE_ERR(n, "activation_alpha/activation_beta list more values than the "
+                     "activations take");
+            return CLI_ERR_INPUT;
+        }
+    } else if (ox_attr_find(n, "activation_alpha") || ox_attr_find(n, "activation_beta")) {
+        NODE_ERR(n, "activation_alpha/activation_beta given without activations");
+        return CLI_ERR_INPUT;
+    }
+
+    if (cli_lstm_init(l, 1) != CLI_OK) {
+        cli_set_error(err, errlen, "out of memory");
+        return CLI_ERR_RUNTIME;
+    }
+    /* The weights are copied so that the model owns them independently of
+     * the constant table. */
+    {
+        const npy_array *src[4] = {W, R, B, P};
+        size_t per[4];
+        per[0] = 4 * H * I;
+        per[1] = 4 * H * H;
+        per[2] = 8 * H;
+        per[3] = 3 * H;
+        for (k = 0; k < 4; k++) {
+            if (!src[k])
+                continue;
+            copy = malloc(src[k]->count * sizeof *copy);
+            if (!copy || cli_lstm_own(l, copy) != CLI_OK) {
+                cli_set_error(err, errlen, "out of memory");
+                return CLI_ERR_RUNTIME;
+            }
+            memcpy(copy, src[k]->f, src[k]->count * sizeof *copy);
+            for (d = 0; d < D; d++) {
+                lstmcl_layer_weights *w = &l->layers[0];
+                const float *p = copy + d * per[k];
+                switch (k) {
+                case 0: cli_tensor_set(&w->input_weights[d], p, 2, 4 * H, I, 0); break;
+                case 1: cli_tensor_set(&w->recurrent_weights[d], p, 2, 4 * H, H, 0); break;
+                case 2: cli_tensor_set(&w->input_bias[d], p, 1, 8 * H, 0, 0); break;
+                default: cli_tensor_set(&w->peephole[d], p, 1, 3 * H, 0, 0); break;
+                }
+            }
+        }
+    }
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parsing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+
+/* The name set of values defined so far (graph inputs, initializers, node
+ * outputs), for the def-before-use and single-assignment checks. */
+typedef struct name_set {
+    const char **v;
+    size_t n, cap;
+} name_set;
+
+static int names_has(const name_set *s, const char *name)
+{
+    size_t k;
+    for (k = 0; k < s->n; k++)
+        if (strcmp(s->v[k], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int names_add(name_set *s, const char *name)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        const char **n = realloc(s->v, cap * sizeof *n);
+        if (!n)
+            return 0;
+        s->v = n;
+        s->cap = cap;
+    }
+    s->v[s->n++] = name;
+    return 1;
+}
+
+/* Queues the not yet seen non-LSTM consumers of a value; notes the LSTM
+ * input slots it feeds. */
+static void visit_consumers(const GraphProto *g, const ox_op *ops, const char *name,
+                            unsigned char *seen, size_t *stack, size_t *top, size_t *best)
+{
+    size_t k, j;
+    for (k = 0; k < g->n_node; k++) {
+        const NodeProto *n = g->node[k];
+        for (j = 0; j < n->n_input; j++) {
+            if (strcmp(n->input[j], name) != 0)
+                continue;
+            if (ops[k] == OP_LSTM) {
+                if (j < *best)
+                    *best = j;
+            } else if (!seen[k]) {
+                seen[k] = 1;
+                stack[(*top)++] = k;
+            }
+        }
+    }
+}
+
+/* The smallest LSTM input slot a value reaches through the graph (X reaches
+ * slot 0 directly and slot 5 through the zero-state plumbing). Each node is
+ * expanded once, so shared paths cost nothing extra. */
+static size_t reach_slot(const GraphProto *g, const ox_op *ops, const char *name,
+                         unsigned char *seen, size_t *stack)
+{
+    size_t best = L_INPUTS, top = 0, o;
+    memset(seen, 0, g->n_node);
+    visit_consumers(g, ops, name, seen, stack, &top, &best);
+    while (top > 0) {
+        const NodeProto *n = g->node[stack[--top]];
+        for (o = 0; o < n->n_output; o++)
+            if (n->output[o][0])
+                visit_consumers(g, ops, n->output[o], seen, stack, &top, &best);
+    }
+    return best;
+}
+
+/* Which LSTM output a graph output comes from, through plumbing's first
+ * input: 0 Y, 1 Y_h, 2 Y_c, or -1. */
+static int source_slot(const GraphProto *g, const ox_op *ops, const char *name)
+{
+    size_t k, o, steps;
+    /* Values are defined once and before use, so the walk moves strictly
+     * backwards: at most n_node steps. */
+    for (steps = 0; steps <= g->n_node; steps++) {
+        const NodeProto *from = NULL;
+        for (k = 0; k < g->n_node && !from; k++)
+            for (o = 0; o < g->node[k]->n_output; o++)
+                if (strcmp(g->node[k]->output[o], name) == 0) {
+                    from = g->node[k];
+                    if (ops[k] == OP_LSTM)
+                        return (int)o;
+                    break;
+                }
+        if (!from || from->n_input == 0 || !from->input[0][0])
+            return -1;
+        name = from->input[0];
+    }
+    return -1;
+}
+
+int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err, size_t errlen)
+{
+    onnx_model *m;
+    const GraphProto *g;
+    name_set defined = {NULL, 0, 0};
+    unsigned char *seen = NULL;
+    size_t *stack = NULL;
+    size_t k, j;
+    int rc = CLI_ERR_INPUT;
+
+    *out = NULL;
+    m = calloc(1, sizeof *m);
+    if (!m) {
+        cli_set_error(err, errlen, "out of memory");
+        return CLI_ERR_RUNTIME;
+    }
+    m->proto = lstmcl_onnx__model_proto__unpack(NULL, len, buf);
+    if (!m->proto) {
+        cli_set_error(err, errlen, "not a valid ONNX model (protobuf decoding failed)");
+        goto fail;
+    }
+    g = m->proto->graph;
+    if (!g || g->n_node == 0) {
+        cli_set_error(err, errlen, "ONNX model has no graph nodes");
+        goto fail;
+    }
+    snprintf(m->producer, sizeof m->producer, "%s",
+             m->proto->producer_name ? m->proto->producer_name : "");
+    m->opset = -1;
+    for (k = 0; k < m->proto->n_opset_import; k++) {
+        const LstmclOnnx__OperatorSetIdProto *o = m->proto->opset_import[k];
+        if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0)
+            m->opset = o->has_version ? o->version : -1;
+    }
+    if (m->opset < 7 || m->opset > 22) {
+        cli_set_error(err, errlen, "ONNX opset %lld of the default domain is not supported "
+                      "(7 to 22)", (long long)m->opset);
+        goto fail;
+    }
+
+    /* Constants: initializers, then Constant nodes. */
+    for (k = 0; k < g->n_initializer; k++) {
+        npy_array a;
+        const TensorProto *t = g->initializer[k];
+        if (!t->name || !*t->name) {
+            cli_set_error(err, errlen, "initializer %zu has no name", k);
+            goto fail;
+        }
+        if (names_has(&defined, t->name)) {
+            cli_set_error(err, errlen, "duplicate initializer '%s'", t->name);
+            goto fail;
+        }
+        rc = ox_tensor_from_proto(t, &a, err, errlen);
+        if (rc != CLI_OK)
+            goto fail;
+        rc = CLI_ERR_INPUT;
+        if (!ox_table_add(&m->consts, t->name, &a, 1, -1) || !names_add(&defined, t->name)) {
+            npy_free(&a);
+            cli_set_error(err, errlen, "out of memory");
+            rc = CLI_ERR_RUNTIME;
+            goto fail;
+        }
+    }
+    for (k = 0; k < g->n_input; k++) {
+        const char *name = g->input[k]->name;
+        if (!name || !*name) {
+            cli_set_error(err, errlen, "graph input %zu has no name", k);
+            goto fail;
+        }
+        /* An input that is also an initializer is a constant with a default. */
+        if (ox_table_find(&m->consts, name))
+            continue;
+        if (names_has(&defined, name)) {
+            cli_set_error(err, errlen, "duplicate graph input '%s'", name);
+            goto fail;
+        }
+        if (!names_add(&defined, name)) {
+            cli_set_error(err, errlen, "out of memory");
+            rc = CLI_ERR_RUNTIME;
+            goto fail;
+        }
+    }
+
+    /* The checks below are quadratic in the number of names: a bound keeps a
+     * hostile file from making them slow. Exported LSTMs have a few hundred. */
+    if (g->n_node > ONNX_MAX_NODES || g->n_initializer > ONNX_MAX_NODES ||
+        g->n_input > ONNX_MAX_NODES || g->n_output > ONNX_MAX_NODES) {
+        cli_set_error(err, errlen, "graph has more than %d nodes, initializers, inputs or "
+                      "outputs", ONNX_MAX_NODES);
+        goto fail;
+    }
+    seen = calloc(g->n_node, 1);
+    stack = calloc(g->n_node, sizeof *stack);
+    m->ops = calloc(g->n_node, sizeof *m->ops);
+    m->lstms = calloc(g->n_node, sizeof *m->lstms);
+    m->lstm_node = calloc(g->n_node, sizeof *m->lstm_node);
+    m->layouts = calloc(g->n_node, sizeof *m->layouts);
+    if (!m->ops || !m->lstms || !m->lstm_node || !m->layouts || !seen || !stack) {
+        cli_set_error(err, errlen, "out of memory");
+        rc = CLI_ERR_RUNTIME;
+        goto fail;
+    }
+    for (k = 0; k < g->n_node; k++) {
+        const NodeProto *n = g->node[k];
+        size_t op;
+        if (!n->op_type || (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0)) {
+            NODE_ERR(n, "operator of domain '%s' is not supported", n->domain ? n->domain : "");
+            goto fail;
+        }
+        for (op = 0; op < OP_COUNT; op++)
+            if (strcmp(n->op_type, ox_ops[op].name) == 0)
+                break;
+        if (op == OP_COUNT) {
+            NODE_ERR(n, "operator not supported (only LSTM and the plumbing torch.onnx.export "
+                     "writes around it)");
+            goto fail;
+        }
+        m->ops[k] = (ox_op)op;
+        if (n->n_input < ox_ops[op].min_in || n->n_input > ox_ops[op].max_in ||
+            n->n_output < ox_ops[op].min_out || n->n_output > ox_ops[op].max_out) {
+            NODE_ERR(n, "wrong number of inputs or outputs");
+            goto fail;
+        }
+        for (j = 0; j < n->n_input; j++) {
+            if (!n->input[j][0] && j >= 3 && (op == OP_LSTM || op == OP_SLICE))
+                continue; /* an optional input left out */
+            if (!names_has(&defined, n->input[j])) {
+                NODE_ERR(n, "input '%s' is not defined before the node", n->input[j]);
+                goto fail;
+            }
+        }
+        if (op == OP_CONSTANT) {
+            npy_array a;
+            rc = ox_eval_constant(n, &a, err, errlen);
+            if (rc != CLI_OK)
+                goto fail;
+            rc = CLI_ERR_INPUT;
+            if (!ox_table_add(&m->consts, n->output[0], &a, 1, -1)) {
+                npy_free(&a);
+                cli_set_error(err, errlen, "out of memory");
+                rc = CLI_ERR_RUNTIME;
+                goto fail;
+            }
+        }
+        if (op == OP_LSTM) {
+            if (!ox_lstm_input(n, LX)) {
+                NODE_ERR(n, "input X is missing");
+                goto fail;
+            }
+            rc = make_lstm(m, n, &m->lstms[m->n_lstm], &m->layouts[m->n_lstm], err, errlen);
+            if (rc != CLI_OK) {
+                cli_lstm_free(&m->lstms[m->n_lstm]);
+                goto fail;
+            }
+            rc = CLI_ERR_INPUT;
+            m->lstm_node[m->n_lstm++] = k;
+        }
+        for (j = 0; j < n->n_output; j++) {
+            if (!n->output[j][0])
+                continue;
+            if (names_has(&defined, n->output[j])) {
+                NODE_ERR(n, "output '%s' is defined twice", n->output[j]);
+                goto fail;
+            }
+            if (!names_add(&defined, n->output[j])) {
+                cli_set_error(err, errlen, "out of memory");
+                rc = CLI_ERR_RUNTIME;
+                goto fail;
+            }
+        }
+    }
+    if (m->n_lstm == 0) {
+        cli_set_error(err, errlen, "the ONNX graph has no LSTM node");
+        goto fail;
+    }
+
+    /* Roles of graph inputs and outputs. */
+    for (k = 0; k < g->n_input; k++) {
+        const char *name = g->input[k]->name;
+        size_t slot;
+        int role = -1;
+        if (ox_table_find(&m->consts, name))
+            continue;
+        slot = reach_slot(g, m->ops, name, seen, stack);
+        if (slot == LX)
+            role = ONNX_IN_X;
+        else if (slot == LSEQ)
+            role = ONNX_IN_SEQ_LENS;
+        else if (slot == LH0)
+            role = ONNX_IN_H0;
+        else if (slot == LC0)
+            role = ONNX_IN_C0;
+        if (role < 0) {
+            cli_set_error(err, errlen, "graph input '%s' does not feed an LSTM's X, "
+                          "sequence_lens, initial_h or initial_c", name);
+            goto fail;
+        }
+        if (m->in_names[role]) {
+            cli_set_error(err, errlen, "graph inputs '%s' and '%s' play the same part",
+                          m->in_names[role], name);
+            goto fail;
+        }
+        m->in_names[role] = name;
+    }
+    if (!m->in_names[ONNX_IN_X]) {
+        cli_set_error(err, errlen, "the graph has no input that feeds an LSTM's X");
+        goto fail;
+    }
+    for (k = 0; k < g->n_output; k++) {
+        const char *name = g->output[k]->name;
+        int slot;
+        if (!name || !names_has(&defined, name)) {
+            cli_set_error(err, errlen, "graph output '%s' is not produced by any node",
+                          name ? name : "");
+            goto fail;
+        }
+        slot = source_slot(g, m->ops, name);
+        if (slot < 0) {
+            cli_set_error(err, errlen, "graph output '%s' does not come from an LSTM", name);
+            goto fail;
+        }
+        if (m->out_names[slot]) {
+            cli_set_error(err, errlen, "graph outputs '%s' and '%s' play the same part",
+                          m->out_names[slot], name);
+            goto fail;
+        }
+        m->out_names[slot] = name;
+    }
+    free(defined.v);
+    free(seen);
+    free(stack);
+    *out = m;
+    return CLI_OK;
+fail:
+    free(defined.v);
+    free(seen);
+    free(stack);
+    onnx_model_free(m);
+    return rc;
+}
+
+void onnx_model_free(onnx_model *m)
+{
+    size_t k;
+    if (!m)
+        return;
+    for (k = 0; k < m->n_lstm; k++)
+        cli_lstm_free(&m->lstms[k]);
+    free(m->lstms);
+    free(m->lstm_node);
+    free(m->layouts);
+    free(m->ops);
+    ox_table_free(&m->consts);
+    if (m->proto)
+        lstmcl_onnx__model_proto__free_unpacked(m->proto, NULL);
+    free(m);
+}
+
+size_t onnx_model_lstm_count(const onnx_model *m)
+{
+    return m->n_lstm;
+}
+
+const cli_lstm *onnx_model_lstm(const onnx_model *m, size_t k)
+{
+    return &m->lstms[k];
+}
+
+int onnx_model_lstm_layout(const onnx_model *m, size_t k)
+{
+    return m->layouts[k];
+}
+
+int64_t onnx_model_opset(const onnx_model *m)
+{
+    return m->opset;
+}
+
+const char *onnx_model_producer(const onnx_model *m)
+{
+    return m->producer;
+}
+
+const char *onnx_model_input_name(const onnx_model *m, onnx_in_role role)
+{
+    return m->in_names[role];
+}
+
+const char *onnx_model_output_name(const onnx_model *m, onnx_out_role role)
+{
+    return m->out_names[role];
+}
+
