@@ -110,6 +110,8 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
         m->k_step = clCreateKernel(m->program, "lstm_step", &err);
         LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step of %s", LC_CELL_SOURCE);
         if (m->step4_ok) {
+            m->k_step2 = clCreateKernel(m->program, "lstm_step2", &err);
+            LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step2 of %s", LC_CELL_SOURCE);
             m->k_step4 = clCreateKernel(m->program, "lstm_step4", &err);
             LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step4 of %s", LC_CELL_SOURCE);
         }
@@ -276,6 +278,8 @@ void lc_device_model_release(lstmcl_model *m)
         clReleaseKernel(m->k_proj);
     if (m->k_step)
         clReleaseKernel(m->k_step);
+    if (m->k_step2)
+        clReleaseKernel(m->k_step2);
     if (m->k_step4)
         clReleaseKernel(m->k_step4);
     if (m->k_gemm)
@@ -288,7 +292,7 @@ void lc_device_model_release(lstmcl_model *m)
         clReleaseKernel(m->k_proj_step);
     if (m->program)
         clReleaseProgram(m->program);
-    m->k_cell = m->k_proj = m->k_step = m->k_step4 = m->k_proj_step = NULL;
+    m->k_cell = m->k_proj = m->k_step = m->k_step2 = m->k_step4 = m->k_proj_step = NULL;
     m->program = NULL;
 }
 
@@ -512,13 +516,14 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
         const size_t wg = m->wg_j;
         const size_t cell_gws[3] = {H, N, D}, proj_gws[3] = {Hout, N, D};
         const size_t step_gws[3] = {(H + wg - 1) / wg * wg, N, D};
-        const size_t step4_gws[3] = {(H + wg - 1) / wg * wg, (N + 3) / 4, D};
         const size_t pstep_gws[3] = {(Hout + wg - 1) / wg * wg, N, D};
         const size_t lws[3] = {wg, 1, 1};
         for (size_t s = 0; s < T; s++) {
             cl_mem h_prev = w->h[s % 2], h_next = w->h[(s + 1) % 2];
-            int four = fused && m->step4_ok && N >= 2;
-            cl_kernel k = four ? m->k_step4 : fused ? m->k_step : m->k_cell;
+            /* Sequences per work-item of the rows layout: 1, 2 (N = 2) or 4. */
+            int per = !(fused && m->step4_ok) || N == 1 ? 1 : N == 2 ? 2 : 4;
+            cl_kernel k = per == 4 ? m->k_step4 : per == 2 ? m->k_step2 : fused ? m->k_step : m->k_cell;
+            const size_t multi_gws[3] = {step_gws[0], (N + per - 1) / per, D};
             cl_mem products = fused ? ly->rt_buf : w->gh;
             if (!fused)
                 for (size_t d = 0; d < D; d++) {
@@ -552,10 +557,11 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
             LC_ARG(k, 19, y_ns);
             LC_TRY_CL(ctx,
                       clEnqueueNDRangeKernel(q, k, 3, NULL,
-                                             four ? step4_gws : fused ? step_gws : cell_gws,
+                                             per > 1 ? multi_gws : fused ? step_gws : cell_gws,
                                              fused ? lws : NULL, 0, NULL, NULL),
                       "clEnqueueNDRangeKernel", "layer %zu step %zu: %s", l, s,
-                      four ? "lstm_step4" : fused ? "lstm_step" : "lstm_cell");
+                      per == 4 ? "lstm_step4" : per == 2 ? "lstm_step2"
+                                              : fused ? "lstm_step" : "lstm_cell");
             if (!P)
                 continue;
             if (fused) {

@@ -115,11 +115,11 @@ struct lstmcl_model {
     lc_layer *layers;
     /* Device objects. */
     cl_program program, gemm_program;
-    cl_kernel k_cell, k_proj, k_step, k_step4, k_proj_step, k_gemm;
+    cl_kernel k_cell, k_proj, k_step, k_step2, k_step4, k_proj_step, k_gemm;
     lc_algo forced_algo; /* from LSTMCL_ALGO, AUTO when unset */
     int fused_ok;        /* the device can run the fused step for this model */
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */
-    int step4_ok;        /* lstm_step4 (4 sequences per work-item) fits */
+    int step4_ok;        /* lstm_step2/4 (2 or 4 sequences per work-item) fit */
     size_t wg_j;         /* work-group size of the fused kernels */
     int program_from_cache;
     lc_tuned tuned[LC_MAX_TUNED]; /* this device's entries, nearest hidden size */

@@ -1,6 +1,6 @@
 /* lstmcl: the per-step LSTM kernels: the elementwise cell update after a
- * GEMM (lstm_cell, lstm_project) and the fused step (lstm_step, lstm_step4,
- * lstm_project_step).
+ * GEMM (lstm_cell, lstm_project) and the fused step (lstm_step, lstm_step2,
+ * lstm_step4, lstm_project_step).
  *
  * Build options (all required unless marked optional):
  *   -D HID=<H>        hidden size
@@ -300,6 +300,58 @@ inline void finish_seq(const int j, const int n, const int d, const int step, co
     }
     cell_update(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, c,
                 h_next, y, has_y, y_ts, y_ns);
+}
+
+/* lstm_step for two sequences per work-item (rows layout): one pass, 4
+ * gates x 2 sequences = 8 float8 sums in named registers.
+ * Preconditions: global size (ceil(HID / WG_J) * WG_J, ceil(N / 2), NDIR),
+ * local size (WG_J, 1, 1); 2 * HOUT_PAD floats of local memory; other
+ * arguments as lstm_step. */
+__kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
+lstm_step2(const int step, const int T, const int N, __global const float *restrict xw,
+           const long xw_ts, const long xw_ns, __global const float *restrict wr,
+           __global const float *restrict bias, __global const float *restrict peep,
+           __global const float *restrict actp, const float clip_k,
+           __global const int *restrict lens, const int has_lens, __global float *restrict c,
+           __global const float *restrict h_prev, __global float *restrict h_next,
+           __global float *restrict y, const int has_y, const long y_ts, const long y_ns)
+{
+    const int j = get_global_id(0);
+    const int n0 = get_global_id(1) * 2;
+    const int d = get_global_id(2);
+    const int KB = HOUT_PAD / 8;
+    __local float8 hs8[2 * (HOUT_PAD / 8)];
+    __local float *hs = (__local float *)hs8;
+    for (int b = 0; b < 2; b++) {
+        __global const float *src = h_prev + ((long)d * N + min(n0 + b, N - 1)) * HOUT;
+        for (int k = get_local_id(0); k < HOUT_PAD; k += WG_J)
+            hs[b * HOUT_PAD + k] = k < HOUT ? src[k] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (j >= HID)
+        return;
+    __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+    __local const float8 *x0 = hs8, *x1 = hs8 + KB;
+    float8 i0 = 0.0f, i1 = 0.0f, f0 = 0.0f, f1 = 0.0f, g0 = 0.0f, g1 = 0.0f, o0 = 0.0f,
+           o1 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 wi = w[k], wf = w[KB + k], wg = w[2 * KB + k], wo = w[3 * KB + k];
+        const float8 h0 = x0[k], h1 = x1[k];
+        i0 = fma(wi, h0, i0);
+        i1 = fma(wi, h1, i1);
+        f0 = fma(wf, h0, f0);
+        f1 = fma(wf, h1, f1);
+        g0 = fma(wg, h0, g0);
+        g1 = fma(wg, h1, g1);
+        o0 = fma(wo, h0, o0);
+        o1 = fma(wo, h1, o1);
+    }
+    finish_seq(j, n0, d, step, T, N, hsum8(i0), hsum8(f0), hsum8(g0), hsum8(o0), xw, xw_ts,
+               xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y,
+               y_ts, y_ns);
+    finish_seq(j, n0 + 1, d, step, T, N, hsum8(i1), hsum8(f1), hsum8(g1), hsum8(o1), xw, xw_ts,
+               xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y,
+               y_ts, y_ns);
 }
 
 /* lstm_step for four sequences per work-item (rows layout): each weight is
