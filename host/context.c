@@ -123,7 +123,12 @@ lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ou
         free(ctx);
         return st;
     }
-    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, 0, &err);
+    /* LSTMCL_QUEUE_PROFILING=1: events carry device timestamps (for timing
+     * tools; a little overhead per command on some drivers). */
+    const char *prof = getenv("LSTMCL_QUEUE_PROFILING");
+    cl_command_queue_properties qprops =
+        prof && strcmp(prof, "1") == 0 ? CL_QUEUE_PROFILING_ENABLE : 0;
+    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qprops, &err);
     if (err != CL_SUCCESS) {
         st = lc_fail_cl(NULL, err, "clCreateCommandQueue", ctx->info.name);
         clReleaseContext(ctx->cl);

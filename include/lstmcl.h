@@ -154,6 +154,9 @@ typedef struct lstmcl_context lstmcl_context;
  *   "N" (digits)    device number N as in lstmcl_device_get_info;
  *   anything else   the first device whose name contains the text
  *                   (case-insensitive).
+ * With LSTMCL_QUEUE_PROFILING=1 in the environment the queue is created
+ * with CL_QUEUE_PROFILING_ENABLE, so that events (lstmcl_forward_cl's
+ * *done) carry device timestamps.
  * On success *ctx is a new context owned by the caller; on failure *ctx is
  * NULL and lstmcl_thread_last_error() says why. */
 LSTMCL_API lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ctx);
