@@ -1,0 +1,184 @@
+/*
+ * lstmcl-bench: shared declarations of the bench harness.
+ *
+ * The harness times lstmcl forward passes on OpenCL devices and on the CPU
+ * reference path, checks every timed result against the reference, and puts
+ * baselines (oneDNN in-process, PyTorch and onnxruntime through
+ * bench/baselines.py) beside them in the same run.
+ */
+#ifndef LSTMCL_BENCH_H
+#define LSTMCL_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lstmcl.h"
+
+/* ------------------------------------------------------------------------ */
+/* Workloads                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct bench_config {
+    size_t H, I, N, T, L, P;
+    int bidirectional;
+} bench_config;
+
+/* "H512 I512 N4 T25 L1" plus " bi" / " P128" where they apply. */
+void bench_config_label(const bench_config *c, char *buf, size_t size);
+
+/* Hout = P if P > 0 else H; D = 2 if bidirectional else 1. */
+size_t bench_hout(const bench_config *c);
+size_t bench_dirs(const bench_config *c);
+
+/* Floating-point operations of one forward pass (see bench/README.md):
+ * per layer and direction 8*H*(Iin + Hout)*N*T, plus 2*P*H*N*T with a
+ * projection. Element-wise work is not counted. */
+double bench_flops(const bench_config *c);
+
+/* Bytes one forward pass must move when weights stream from memory every
+ * step (see bench/README.md). */
+double bench_bytes(const bench_config *c);
+
+/* Random weights and input of a configuration, in the PyTorch convention
+ * (gates i, f, g, o), drawn from U(-1/sqrt(H), 1/sqrt(H)) like nn.LSTM's
+ * initialisation; the input from U(-1, 1). Layout per layer l and direction
+ * d is owned by `data`; `layers` points into it. */
+typedef struct bench_weights {
+    bench_config cfg;
+    float *data;
+    size_t count;
+    lstmcl_layer_weights *layers;
+    float *x; /* (T, N, I) */
+} bench_weights;
+
+int bench_weights_make(const bench_config *c, uint64_t seed, bench_weights *w);
+void bench_weights_free(bench_weights *w);
+lstmcl_model_desc bench_model_desc(const bench_config *c);
+
+/* ------------------------------------------------------------------------ */
+/* Timing statistics                                                         */
+/* ------------------------------------------------------------------------ */
+
+double bench_now_ms(void);
+
+typedef struct bench_stats {
+    double median, min, max; /* ms; NaN when not measured */
+    size_t reps;
+} bench_stats;
+
+/* Median, min and max of v[0 .. n-1] (sorted in place). */
+bench_stats bench_stats_of(double *v, size_t n);
+
+/* A warm-up pass at least this long (and past the target time) also serves
+ * as the calibration pass. */
+#define BENCH_SLOW_MS 1000.0
+
+/* Repetitions that fill `target_ms` given one run of `estimate_ms`: at
+ * least 3 (1 when a run takes BENCH_SLOW_MS or more), at most `max_reps`. */
+size_t bench_calibrate(double estimate_ms, double target_ms, size_t max_reps);
+
+/* Largest relative error of `got` against `ref`, with magnitudes below 1
+ * counted as 1 (for LSTM outputs, which lie in (-1, 1), the absolute error).
+ * NaN or Inf in `got` gives +Inf. */
+double bench_max_rel_err(const float *got, const float *ref, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Devices, peaks and results                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct bench_device {
+    char label[64];          /* "0", "1", ... or "cpu" */
+    int is_reference;
+    lstmcl_device_info info; /* zero for the reference path */
+    lstmcl_context *ctx;     /* NULL when opening failed */
+    char error[512];
+    int profiling;           /* the context's queue has profiling enabled */
+    double peak_gflops;      /* measured by bench/probe.c; NaN if not */
+    double peak_gbs;
+} bench_device;
+
+/* Measures FP32 FLOP/s and read bandwidth of the device behind `ctx` with
+ * the probe kernels of bench/probe.c. Leaves NaN (and a reason in `why`) when
+ * a probe cannot run. */
+void bench_probe_peaks(lstmcl_context *ctx, double *gflops, double *gbs, char *why,
+                       size_t why_size);
+
+enum { BENCH_MAX_BASELINES = 8 };
+
+typedef struct bench_result {
+    bench_config cfg;
+    char device[64];      /* device label or baseline name */
+    int is_baseline;
+    int ok;               /* timed */
+    char error[512];      /* why not, when !ok */
+    bench_stats wall;     /* ms per forward, host wall clock */
+    bench_stats dev;      /* ms per forward from profiling events */
+    bench_stats rec;      /* same model with I = 1 (recurrent-only estimate) */
+    double flops, bytes;
+    double peak_gflops, peak_gbs;
+    double max_rel_err;   /* NaN: not checked */
+    double tolerance;
+    int check;            /* -1 not checked, 0 FAILED, 1 pass */
+    size_t nratios;
+    char ratio_name[BENCH_MAX_BASELINES][32];
+    double ratio[BENCH_MAX_BASELINES]; /* baseline ms / this ms */
+} bench_result;
+
+typedef struct bench_run_info {
+    const char *version;
+    const char *git_commit;
+    char date[64];
+    char host[256];
+    char command[2048];
+    double target_ms;
+    uint64_t seed;
+    const char *suite;
+    char notes[12][256];
+    size_t nnotes;
+    char baseline_versions[BENCH_MAX_BASELINES][192];
+    size_t nbaseline_versions;
+} bench_run_info;
+
+/* Output (bench/report.c). All numbers are written with '.' as the decimal
+ * separator whatever the locale. */
+void bench_print_header(FILE *f);
+void bench_print_row(FILE *f, const bench_result *r);
+int bench_write_json(const char *path, const bench_run_info *run, const bench_device *devs,
+                     size_t ndevs, const bench_result *res, size_t nres);
+int bench_write_csv(const char *path, const bench_run_info *run, const bench_result *res,
+                    size_t nres);
+
+/* ------------------------------------------------------------------------ */
+/* Baselines                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* oneDNN's LSTM primitive on the CPU (bench/onednn.c; compiled when CMake
+ * finds oneDNN, otherwise bench_onednn_available() is 0). Times the forward
+ * of the configuration with the weights of `w` and checks its output
+ * against `ref_y`. Fills r's timing and check fields or r->error. */
+int bench_onednn_available(void);
+const char *bench_onednn_version(void);
+void bench_onednn_run(const bench_weights *w, const float *ref_y, double target_ms,
+                      double tolerance, bench_result *r);
+
+/* The python baselines (bench/pybase.c runs bench/baselines.py). */
+typedef struct bench_python {
+    int enabled;
+    char python[512];
+    char script[1024];
+    char tmpdir[512];
+    char names[BENCH_MAX_BASELINES][32]; /* baselines the script offers */
+    char versions[BENCH_MAX_BASELINES][160];
+    size_t nnames;
+} bench_python;
+
+/* Asks the script which baselines it can run; 0 when it can run any. */
+int bench_python_probe(bench_python *py, char *why, size_t why_size);
+
+/* Runs every python baseline on the configuration; appends one result per
+ * baseline to res (capacity cap), returns the number appended. */
+size_t bench_python_run(const bench_python *py, const bench_weights *w, const float *ref_y,
+                        double target_ms, double tolerance, bench_result *res, size_t cap);
+
+#endif /* LSTMCL_BENCH_H */
