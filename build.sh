@@ -7,6 +7,9 @@
 #                      error-path and file-loading tests again under ASan+UBSan,
 #                      then each file parser's libFuzzer target for a short run
 #                      (LSTMCL_FUZZ_SECONDS, default 20) when clang is there
+#   ./build.sh bench   the same plus the baselines (oneDNN, PyTorch, onnxruntime,
+#                      matplotlib), then lstmcl-bench's DeepBench suite on every
+#                      device with its charts, into $BUILD_DIR/bench-out
 #   ./build.sh build   install and build only
 #
 # Environment: BUILD_DIR (default build), LSTMCL_DEVICE (device to use),
@@ -27,8 +30,12 @@ packages=(
   libcjson-dev libprotobuf-c-dev protobuf-c-compiler
   python3 python3-numpy
 )
-# For the fuzz targets only; installed when the distribution has them.
-optional_packages=(clang libclang-rt-dev)
+# For the fuzz targets and the bench's oneDNN column; installed when the
+# distribution has them.
+optional_packages=(clang libclang-rt-dev libdnnl-dev)
+# The bench's baselines and charts (./build.sh bench).
+bench_packages=(libdnnl-dev python3-torch python3-onnx python3-matplotlib python3-venv
+  libopenblas0-pthread)
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 
@@ -44,6 +51,11 @@ install_missing() {
       missing+=("$p")
     fi
   done
+  if [ "$mode" = bench ]; then
+    for p in "${bench_packages[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+  fi
   if [ ${#missing[@]} -eq 0 ] && { [ "$mode" != test ] || [ ${#optional[@]} -eq 0 ]; }; then
     return
   fi
@@ -62,6 +74,10 @@ install_missing() {
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing: ${missing[*]}"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  if [ "$mode" = bench ]; then
+    log "installing the bench baselines: ${bench_packages[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${bench_packages[@]}"
   fi
   if [ "$mode" = test ]; then
     for p in "${optional[@]}"; do
@@ -114,8 +130,28 @@ case "$mode" in
       log "fuzz targets skipped: clang with libFuzzer is not available"
     fi
     ;;
+  bench)
+    build "$build_dir"
+    # onnxruntime comes from PyPI, into a venv that sees Debian's torch.
+    if [ ! -x "$build_dir/pyenv/bin/python" ]; then
+      /usr/bin/python3 -m venv --system-site-packages "$build_dir/pyenv"
+    fi
+    "$build_dir/pyenv/bin/python" -c 'import onnxruntime' 2>/dev/null ||
+      "$build_dir/pyenv/bin/pip" install -q onnxruntime ||
+      log "onnxruntime not installed: its column stays empty"
+    out="$build_dir/bench-out"
+    mkdir -p "$out"
+    # PyTorch's LSTM on the threaded OpenBLAS rather than whichever BLAS the
+    # system selects.
+    openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+    LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      "$build_dir/bench/lstmcl-bench" --suite deepbench --devices all \
+      --python "$build_dir/pyenv/bin/python" --json "$out/deepbench.json" --csv "$out/deepbench.csv"
+    /usr/bin/python3 bench/plot.py "$out/deepbench.json"
+    log "results and charts in $out"
+    ;;
   *)
-    echo "usage: ./build.sh [demo|test|build]" >&2
+    echo "usage: ./build.sh [demo|test|bench|build]" >&2
     exit 2
     ;;
 esac
