@@ -3,7 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* lstmcl.h first: it sets the OpenCL 1.2 API level before CLBlast's header. */
 #include "internal.h"
+
+#include <clblast_c.h>
+
+/* Device contexts alive, under lc_cl_lock: CLBlast's program cache holds a
+ * reference to every context it compiled for, so it is emptied when the last
+ * one goes (emptying it earlier would make live contexts recompile). */
+static size_t lc_live_contexts;
 
 static int lc_icontains(const char *hay, const char *needle)
 {
@@ -28,11 +36,12 @@ static int lc_iequal(const char *a, const char *b)
     return *a == *b;
 }
 
-/* Resolves a device spec (see lstmcl_context_create) to a device index. */
+/* Resolves a device spec (see lstmcl_context_create) to a device index.
+ * Called with lc_cl_lock held. */
 static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *index)
 {
     size_t count = 0;
-    lstmcl_status st = lstmcl_device_count(&count);
+    lstmcl_status st = lc_device_count_locked(&count);
     if (st != LSTMCL_SUCCESS)
         return st;
     if (count == 0)
@@ -69,7 +78,7 @@ static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *in
     }
     for (size_t i = 0; i < count; i++) {
         lstmcl_device_info info;
-        st = lstmcl_device_get_info(i, &info);
+        st = lc_device_get_info_locked(i, &info);
         if (st != LSTMCL_SUCCESS)
             return st;
         if (lc_icontains(info.name, spec)) {
@@ -80,6 +89,43 @@ static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *in
     return lc_fail(NULL, LSTMCL_ERROR_NO_DEVICE,
                    "%s \"%s\": no OpenCL device name contains it (%zu device%s found)", origin,
                    spec, count, count == 1 ? "" : "s");
+}
+
+/* Opens the OpenCL device, context and queue; lc_cl_lock held. On failure
+ * nothing stays allocated. */
+static lstmcl_status lc_open_device(lstmcl_context *ctx, const char *device_spec,
+                                    const char *origin)
+{
+    size_t index = 0;
+    lstmcl_status st = lc_resolve(device_spec, origin, &index);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_find_device(index, &ctx->platform, &ctx->device);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_fill_device_info(ctx->platform, ctx->device, index, &ctx->info);
+    if (st != LSTMCL_SUCCESS)
+        return st;
+    cl_int err = CL_SUCCESS;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
+                                     0};
+    ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        ctx->cl = NULL;
+        return lc_fail_cl(NULL, err, "clCreateContext", ctx->info.name);
+    }
+    /* LSTMCL_QUEUE_PROFILING=1: events carry device timestamps (for timing
+     * tools; a little overhead per command on some drivers). */
+    const char *prof = getenv("LSTMCL_QUEUE_PROFILING");
+    cl_command_queue_properties qprops =
+        prof && strcmp(prof, "1") == 0 ? CL_QUEUE_PROFILING_ENABLE : 0;
+    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qprops, &err);
+    if (err != CL_SUCCESS) {
+        ctx->queue = NULL;
+        st = lc_fail_cl(NULL, err, "clCreateCommandQueue", ctx->info.name);
+        clReleaseContext(ctx->cl);
+        ctx->cl = NULL;
+        return st;
+    }
+    return LSTMCL_SUCCESS;
 }
 
 lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **out)
@@ -104,34 +150,12 @@ lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ou
         *out = ctx;
         return LSTMCL_SUCCESS;
     }
-    size_t index = 0;
-    lstmcl_status st = lc_resolve(device_spec, origin, &index);
+    lc_cl_lock();
+    lstmcl_status st = lc_open_device(ctx, device_spec, origin);
     if (st == LSTMCL_SUCCESS)
-        st = lc_find_device(index, &ctx->platform, &ctx->device);
-    if (st == LSTMCL_SUCCESS)
-        st = lc_fill_device_info(ctx->platform, ctx->device, index, &ctx->info);
+        lc_live_contexts++;
+    lc_cl_unlock();
     if (st != LSTMCL_SUCCESS) {
-        free(ctx);
-        return st;
-    }
-    cl_int err = CL_SUCCESS;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform,
-                                     0};
-    ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
-    if (err != CL_SUCCESS) {
-        st = lc_fail_cl(NULL, err, "clCreateContext", ctx->info.name);
-        free(ctx);
-        return st;
-    }
-    /* LSTMCL_QUEUE_PROFILING=1: events carry device timestamps (for timing
-     * tools; a little overhead per command on some drivers). */
-    const char *prof = getenv("LSTMCL_QUEUE_PROFILING");
-    cl_command_queue_properties qprops =
-        prof && strcmp(prof, "1") == 0 ? CL_QUEUE_PROFILING_ENABLE : 0;
-    ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qprops, &err);
-    if (err != CL_SUCCESS) {
-        st = lc_fail_cl(NULL, err, "clCreateCommandQueue", ctx->info.name);
-        clReleaseContext(ctx->cl);
         free(ctx);
         return st;
     }
@@ -147,8 +171,13 @@ void lstmcl_context_destroy(lstmcl_context *ctx)
         clFinish(ctx->queue);
         clReleaseCommandQueue(ctx->queue);
     }
-    if (ctx->cl)
+    if (ctx->cl) {
         clReleaseContext(ctx->cl);
+        lc_cl_lock();
+        if (--lc_live_contexts == 0)
+            CLBlastClearCache();
+        lc_cl_unlock();
+    }
     free(ctx);
 }
 

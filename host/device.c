@@ -1,8 +1,22 @@
 /* OpenCL device enumeration: devices numbered across platforms. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+static pthread_mutex_t lc_cl_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void lc_cl_lock(void)
+{
+    pthread_mutex_lock(&lc_cl_mutex);
+}
+
+void lc_cl_unlock(void)
+{
+    pthread_mutex_unlock(&lc_cl_mutex);
+}
 
 #define LC_MAX_PLATFORMS 64
 #define LC_MAX_DEVICES 256
@@ -71,13 +85,21 @@ static lstmcl_status lc_walk(size_t index, size_t *count, cl_platform_id *platfo
     return LSTMCL_SUCCESS;
 }
 
-lstmcl_status lstmcl_device_count(size_t *count)
+lstmcl_status lc_device_count_locked(size_t *count)
 {
     if (!count)
         return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "lstmcl_device_count: count must not be NULL");
     *count = 0;
     return lc_walk((size_t)-1, count, NULL, NULL);
+}
+
+lstmcl_status lstmcl_device_count(size_t *count)
+{
+    lc_cl_lock();
+    lstmcl_status st = lc_device_count_locked(count);
+    lc_cl_unlock();
+    return st;
 }
 
 lstmcl_status lc_find_device(size_t index, cl_platform_id *platform, cl_device_id *device)
@@ -141,11 +163,19 @@ lstmcl_status lc_fill_device_info(cl_platform_id platform, cl_device_id d, size_
             return st;
     }
     size_t got = 0;
-    cl_int err = clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform - 1,
-                                   info->platform, &got);
-    if (err != CL_SUCCESS)
+    cl_int err = clGetPlatformInfo(platform, CL_PLATFORM_NAME, 0, NULL, &got);
+    char *pname = err == CL_SUCCESS ? malloc(got + 1) : NULL;
+    if (err == CL_SUCCESS && !pname)
+        return lc_fail(NULL, LSTMCL_ERROR_OUT_OF_HOST_MEMORY, "reading CL_PLATFORM_NAME");
+    if (err == CL_SUCCESS)
+        err = clGetPlatformInfo(platform, CL_PLATFORM_NAME, got, pname, NULL);
+    if (err != CL_SUCCESS) {
+        free(pname);
         return lc_fail_cl(NULL, err, "clGetPlatformInfo", "reading CL_PLATFORM_NAME");
-    info->platform[got < sizeof info->platform ? got : sizeof info->platform - 1] = '\0';
+    }
+    pname[got] = '\0';
+    snprintf(info->platform, sizeof info->platform, "%s", pname); /* truncates */
+    free(pname);
 
     LC_GET(d, CL_DEVICE_TYPE, info->type);
     LC_GET(d, CL_DEVICE_MAX_COMPUTE_UNITS, info->compute_units);
@@ -177,6 +207,14 @@ lstmcl_status lc_fill_device_info(cl_platform_id platform, cl_device_id d, size_
 }
 
 lstmcl_status lstmcl_device_get_info(size_t index, lstmcl_device_info *info)
+{
+    lc_cl_lock();
+    lstmcl_status st = lc_device_get_info_locked(index, info);
+    lc_cl_unlock();
+    return st;
+}
+
+lstmcl_status lc_device_get_info_locked(size_t index, lstmcl_device_info *info)
 {
     if (!info)
         return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,

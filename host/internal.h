@@ -49,6 +49,17 @@ static inline int lc_add(size_t a, size_t b, size_t *out)
     return 1;
 }
 
+/* One process-wide lock around OpenCL discovery and context creation:
+ * some drivers (PoCL among them) set themselves up on first use without
+ * locking, and the header promises that contexts may be created from
+ * several threads at once. */
+void lc_cl_lock(void);
+void lc_cl_unlock(void);
+
+/* lstmcl_device_count / lstmcl_device_get_info with the lock held. */
+lstmcl_status lc_device_count_locked(size_t *count);
+lstmcl_status lc_device_get_info_locked(size_t index, lstmcl_device_info *info);
+
 /* Devices across platforms, numbered as lstmcl_device_get_info. */
 lstmcl_status lc_find_device(size_t index, cl_platform_id *platform, cl_device_id *device);
 lstmcl_status lc_fill_device_info(cl_platform_id platform, cl_device_id device, size_t index,
