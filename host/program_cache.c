@@ -4,10 +4,14 @@
  * Key: the cache format version, the device name, device and driver
  * versions, the platform, the build options and the kernel source. A file
  * is named by the key's 64-bit FNV-1a hash and holds the whole key, so a
- * hash collision is detected, not trusted. Files are written to a temporary
- * name and renamed. A cache that cannot be used (no directory, a damaged
- * file, a binary the driver refuses) is skipped quietly: the program is then
- * built from source as if there were no cache.
+ * hash collision is detected, not trusted, and a checksum of the binary, so
+ * a damaged binary is never handed to the driver (binaries hold native code
+ * on CPU devices). Files are written to a temporary name and renamed. The
+ * directory is created private (0700); a file that another user owns or
+ * could have written is not read. A cache that cannot be used (no
+ * directory, a damaged or foreign file, a binary the driver refuses) is
+ * skipped quietly: the program is then built from source as if there were
+ * no cache.
  *
  * Location: $LSTMCL_CACHE_DIR; "" or "off" disables it; unset:
  * $XDG_CACHE_HOME/lstmcl, else $HOME/.cache/lstmcl. */
@@ -23,7 +27,7 @@
 #include "internal.h"
 
 #define LC_CACHE_MAGIC "LSTMCLPC"
-#define LC_CACHE_FORMAT 1u
+#define LC_CACHE_FORMAT 2u
 /* Refuse absurd sizes from a damaged file before allocating. */
 #define LC_CACHE_MAX_BYTES ((uint64_t)1 << 30)
 
@@ -63,12 +67,12 @@ static int lc_make_dirs(char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        int ok = mkdir(path, 0755) == 0 || errno == EEXIST;
+        int ok = mkdir(path, 0700) == 0 || errno == EEXIST;
         *p = '/';
         if (!ok)
             return 0;
     }
-    return mkdir(path, 0755) == 0 || errno == EEXIST;
+    return mkdir(path, 0700) == 0 || errno == EEXIST;
 }
 
 typedef struct lc_key {
@@ -80,18 +84,18 @@ typedef struct lc_key {
 static int lc_make_key(const lstmcl_context *ctx, const char *source, size_t source_size,
                        const char *options, lc_key *key)
 {
-    char head[1400];
-    int n = snprintf(head, sizeof head, "format %u\ndevice %s\nversion %s\ndriver %s\n"
-                     "platform %s\noptions %s\nsource\n",
-                     LC_CACHE_FORMAT, ctx->info.name, ctx->info.device_version,
+    const char *fmt = "format %u\ndevice %s\nversion %s\ndriver %s\nplatform %s\noptions %s\n"
+                      "source\n";
+    int n = snprintf(NULL, 0, fmt, LC_CACHE_FORMAT, ctx->info.name, ctx->info.device_version,
                      ctx->info.driver_version, ctx->info.platform, options);
-    if (n < 0 || (size_t)n >= sizeof head)
+    if (n < 0)
         return 0;
     key->size = (size_t)n + source_size;
-    key->text = malloc(key->size);
+    key->text = malloc(key->size + 1);
     if (!key->text)
         return 0;
-    memcpy(key->text, head, (size_t)n);
+    snprintf(key->text, (size_t)n + 1, fmt, LC_CACHE_FORMAT, ctx->info.name,
+             ctx->info.device_version, ctx->info.driver_version, ctx->info.platform, options);
     memcpy(key->text + n, source, source_size);
     key->hash = lc_fnv1a(0xcbf29ce484222325ULL, key->text, key->size);
     return 1;
@@ -125,9 +129,14 @@ static cl_program lc_cache_load(lstmcl_context *ctx, const char *path, const lc_
         return NULL;
     cl_program prog = NULL;
     char magic[8];
-    uint64_t format = 0, ksize = 0, bsize = 0;
+    uint64_t format = 0, ksize = 0, bsize = 0, bsum = 0;
     char *ktext = NULL;
     unsigned char *bin = NULL;
+    struct stat sb;
+    /* Ours, a regular file, and writable by nobody else. */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+        (sb.st_mode & (S_IWGRP | S_IWOTH)))
+        goto out;
     if (fread(magic, 1, 8, f) != 8 || memcmp(magic, LC_CACHE_MAGIC, 8) != 0 ||
         !lc_read_u64(f, &format) || format != LC_CACHE_FORMAT || !lc_read_u64(f, &ksize) ||
         ksize != key->size)
@@ -136,10 +145,14 @@ static cl_program lc_cache_load(lstmcl_context *ctx, const char *path, const lc_
     if (!ktext || fread(ktext, 1, key->size, f) != key->size ||
         memcmp(ktext, key->text, key->size) != 0)
         goto out;
-    if (!lc_read_u64(f, &bsize) || bsize == 0 || bsize > LC_CACHE_MAX_BYTES)
+    /* The binary's size must be exactly what is left in the file. */
+    uint64_t header = 8 + 8 + 8 + key->size + 8 + 8;
+    if (!lc_read_u64(f, &bsize) || !lc_read_u64(f, &bsum) || bsize == 0 ||
+        bsize > LC_CACHE_MAX_BYTES || (uint64_t)sb.st_size != header + bsize)
         goto out;
     bin = malloc((size_t)bsize);
-    if (!bin || fread(bin, 1, (size_t)bsize, f) != (size_t)bsize)
+    if (!bin || fread(bin, 1, (size_t)bsize, f) != (size_t)bsize ||
+        lc_fnv1a(0xcbf29ce484222325ULL, bin, (size_t)bsize) != bsum)
         goto out;
     size_t len = (size_t)bsize;
     const unsigned char *bins[1] = {bin};
@@ -193,7 +206,9 @@ static void lc_cache_store(lstmcl_context *ctx, cl_program prog, const char *dir
     }
     int ok = fwrite(LC_CACHE_MAGIC, 1, 8, f) == 8 && lc_write_u64(f, LC_CACHE_FORMAT) &&
              lc_write_u64(f, key->size) && fwrite(key->text, 1, key->size, f) == key->size &&
-             lc_write_u64(f, bsize) && fwrite(bin, 1, bsize, f) == bsize;
+             lc_write_u64(f, bsize) &&
+             lc_write_u64(f, lc_fnv1a(0xcbf29ce484222325ULL, bin, bsize)) &&
+             fwrite(bin, 1, bsize, f) == bsize;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0)
         remove(tmp);
@@ -227,12 +242,20 @@ lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *source,
     }
     err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        char log[LC_ERR_MAX / 2] = "";
+        /* The log, truncated to what the error message can carry. */
+        char log[LC_ERR_MAX / 2] = "(build log not available)";
         size_t got = 0;
-        if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log,
-                                  &got) != CL_SUCCESS)
-            strcpy(log, "(build log not available)");
-        log[got < sizeof log ? got : sizeof log - 1] = '\0';
+        if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &got) ==
+                CL_SUCCESS &&
+            got > 0) {
+            char *full = malloc(got + 1);
+            if (full && clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, got, full,
+                                              NULL) == CL_SUCCESS) {
+                full[got] = '\0';
+                snprintf(log, sizeof log, "%s", full);
+            }
+            free(full);
+        }
         clReleaseProgram(prog);
         free(key.text);
         const char *name = lc_cl_error_name(err);

@@ -3,6 +3,7 @@
  * damaged, foreign or unwritable cache is skipped quietly. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -71,6 +72,30 @@ static int count_entries(const char *dir, char *first, size_t cap)
     return n;
 }
 
+/* Overwrites the last 2 KiB of every cache file with other bytes. */
+static void damage_tails(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    assert_non_null(dp);
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        if (!strstr(e->d_name, ".bin"))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r+b");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        long from = size > 2048 ? size - 2048 : size / 2;
+        fseek(f, from, SEEK_SET);
+        for (long i = from; i < size; i++)
+            fputc((int)((i * 131) & 0xff), f);
+        fclose(f);
+    }
+    closedir(dp);
+}
+
 static void test_cache_roundtrip(void **state)
 {
     (void)state;
@@ -135,6 +160,35 @@ static void test_cache_roundtrip(void **state)
     lstmcl_model_destroy(m);
     m = make_model(ctx, 11);
     lstmcl_model_destroy(m);
+
+    /* Damaged binaries of the right length (the driver would run them):
+     * refused by the checksum, the programs rebuilt and right. */
+    m = make_model(ctx, 9);
+    assert_int_equal(lstmcl_model_program_cached(m), 1);
+    lstmcl_model_destroy(m);
+    damage_tails(sub);
+    m = make_model(ctx, 9);
+    assert_int_equal(lstmcl_model_program_cached(m), 0);
+    check_forward(m, 9);
+    lstmcl_model_destroy(m);
+    m = make_model(ctx, 9);
+    assert_int_equal(lstmcl_model_program_cached(m), 1);
+    lstmcl_model_destroy(m);
+    /* A file others could have written is not trusted. */
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        DIR *dp = opendir(sub);
+        struct dirent *e;
+        while ((e = readdir(dp)) != NULL)
+            if (strstr(e->d_name, ".bin")) {
+                snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+                assert_int_equal(chmod(path, i ? 0600 : 0666), 0);
+            }
+        closedir(dp);
+        m = make_model(ctx, 9);
+        assert_int_equal(lstmcl_model_program_cached(m), i ? 1 : 0);
+        lstmcl_model_destroy(m);
+    }
 
     /* Off: nothing is read. */
     setenv("LSTMCL_CACHE_DIR", "off", 1);
