@@ -66,12 +66,12 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
              "-cl-std=CL1.2 -D HID=%zu -D HOUT=%zu -D NDIR=%zu -D REV0=%d -D REV1=%d "
              "-D ACT_F0=%d -D ACT_G0=%d -D ACT_H0=%d -D ACT_F1=%d -D ACT_G1=%d -D ACT_H1=%d "
              "-D HAS_PROJ=%d -D PEEPHOLE=%d -D INPUT_FORGET=%d -D HAS_CLIP=%d -D CLIP_CELL=%d "
-             "-D WG_J=%zu -D FUSED_ROWS=%d",
+             "-D WG_J=%zu -D FUSED_ROWS=%d -D FUSED=%d -D MULTI=%d",
              m->H, m->Hout, m->D, m->reversed[0], m->reversed[1], (int)a[0][0].kind,
              (int)a[0][1].kind, (int)a[0][2].kind, (int)a[1][0].kind, (int)a[1][1].kind,
              (int)a[1][2].kind, m->P != 0, m->desc.peephole != 0, m->desc.input_forget != 0,
              m->desc.has_clip != 0, m->desc.clip_cell != 0, m->wg_j,
-             m->fused_rows);
+             m->fused_rows, m->fused_ok, m->step4_ok);
     st = lc_build_program_cached(ctx, text, size, opts, LC_CELL_SOURCE, &m->program,
                                  &m->program_from_cache);
     if (owned)
@@ -192,7 +192,7 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     m->fused_rows = layout == LC_ALGO_FUSED_ROWS ||
                     (layout != LC_ALGO_FUSED_COLS && (ctx->info.type & CL_DEVICE_TYPE_CPU));
     m->step4_ok = m->fused_ok && m->fused_rows &&
-                  4 * (m->Hout + 7) / 8 * 8 * sizeof(float) + 1024 <= ctx->info.local_mem_bytes;
+                  4 * ((m->Hout + 7) / 8 * 8) * sizeof(float) + 1024 <= ctx->info.local_mem_bytes;
     if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
         return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
                        "LSTMCL_ALGO=fused: the fused step needs %zu bytes of local memory, "

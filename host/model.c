@@ -1,5 +1,6 @@
 /* Model creation: validation of the description and weights, conversion from
  * each framework's convention to lstmcl's layout, and forward dispatch. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,12 @@ static lstmcl_status lc_check_desc(lstmcl_context *ctx, const lstmcl_model_desc 
                                "model desc: activations[%zu][%s] alpha/beta must be finite",
                                dir, slot[s]);
         }
+    /* The kernels index a step's gates (D*4H of them) with 32-bit ints. */
+    if (D * 4 * d->hidden_size > (size_t)INT_MAX)
+        return lc_fail(ctx, LSTMCL_ERROR_SIZE_OVERFLOW,
+                       "model desc: hidden_size = %zu gives %zu gate rows, more than the "
+                       "supported %d",
+                       d->hidden_size, D * 4 * d->hidden_size, INT_MAX);
     /* Every buffer size the model will need must fit: 4H * max(Iin, Hout),
      * with Iin up to 2 * Hout for layers above the first. */
     size_t H4, width, prod;
@@ -390,6 +397,11 @@ lstmcl_status lc_check_forward_shape(const lstmcl_model *m, size_t T, size_t N)
                        "forward: %s = %zu is larger than the supported %zu",
                        T > LC_DIM_MAX ? "seq_len" : "batch", T > LC_DIM_MAX ? T : N,
                        LC_DIM_MAX);
+    /* Kernels index sequences and rows (T*N of them) with 32-bit ints. */
+    if (T * N > (size_t)INT_MAX)
+        return lc_fail(ctx, LSTMCL_ERROR_SIZE_OVERFLOW,
+                       "forward: seq_len = %zu times batch = %zu exceeds the supported %d rows",
+                       T, N, INT_MAX);
     /* The largest array: T*N*max(I, D*4H) floats, in bytes. */
     size_t tn, cols = m->I > m->D * 4 * m->H ? m->I : m->D * 4 * m->H, bytes;
     if (!lc_mul(T, N, &tn) || !lc_mul(tn, cols, &bytes) || !lc_mul(bytes, sizeof(float), &bytes) ||

@@ -13,6 +13,10 @@
  *   -D WG_J=<n> (optional, default 64): work-group size of the fused kernels
  *   -D FUSED_ROWS=<0|1> (optional, default 0): weight layout of the fused
  *      kernels (see lstm_step)
+ *   -D FUSED=<0|1>, MULTI=<0|1> (optional, default 1): build the fused
+ *      kernels, and those for 2 and 4 sequences per work-item; off when
+ *      their local arrays would not fit the device (some compilers reject
+ *      the whole program then)
  * Gate order i, f, g, o; peepholes i, f, o (lstmcl's internal layout). */
 
 #define ACT_SIGMOID 1
@@ -196,6 +200,14 @@ __kernel void lstm_cell(const int step, const int T, const int N,
 #ifndef FUSED_ROWS
 #define FUSED_ROWS 0
 #endif
+#ifndef FUSED
+#define FUSED 1
+#endif
+#ifndef MULTI
+#define MULTI 1
+#endif
+
+#if FUSED
 #define HOUT_PAD ((HOUT + 7) / 8 * 8)
 #define HID_PAD ((HID + 7) / 8 * 8)
 
@@ -277,8 +289,8 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
                 h_next, y, has_y, y_ts, y_ns);
 }
 
-#if FUSED_ROWS
-/* Commits sequence n's step from its four summed products (lstm_step4). */
+#if FUSED_ROWS && MULTI
+/* Commits sequence n's step from its four summed products (lstm_step2/4). */
 inline void finish_seq(const int j, const int n, const int d, const int step, const int T,
                        const int N, const float ri, const float rf, const float rg,
                        const float ro, __global const float *restrict xw, const long xw_ts,
@@ -474,6 +486,8 @@ lstm_project_step(const int step, const int T, const int N, __global const float
         y[t * y_ts + n * y_ns + d * HOUT + j] = v;
 }
 #endif
+
+#endif /* FUSED */
 
 /* Finishes a step of a projected LSTM: hp = h_raw W_hr^T was computed by a
  * GEMM. Preconditions: global size (HOUT, N, NDIR); hp, h_prev, h_next

@@ -101,10 +101,15 @@ static void check_invalid_descriptions(lstmcl_context *ctx)
                         "activations[0][f] alpha/beta must be finite");
     /* Sizes whose products overflow, or exceed what the kernels index. */
     d = base_desc();
-    d.hidden_size = (size_t)1 << 30;
+    d.hidden_size = (size_t)1 << 28;
     d.input_size = (size_t)1 << 30;
+    d.num_layers = 4;
     expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_SIZE_OVERFLOW,
                         "overflows");
+    d = base_desc();
+    d.hidden_size = (size_t)1 << 29;
+    expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_SIZE_OVERFLOW,
+                        "gate rows, more than the supported");
     d = base_desc();
     d.input_size = (size_t)-1;
     expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_SIZE_OVERFLOW,
@@ -247,9 +252,10 @@ static void check_invalid_forward(lstmcl_context *ctx)
         a.seq_lens = NULL;
         a.seq_len = (size_t)1 << 40;
         expect_forward_fails(m, &a, LSTMCL_ERROR_SIZE_OVERFLOW, "seq_len", reference);
-        a.seq_len = (size_t)1 << 29;
-        a.batch = (size_t)1 << 29;
-        expect_forward_fails(m, &a, LSTMCL_ERROR_SIZE_OVERFLOW, "overflows", reference);
+        a.seq_len = (size_t)1 << 16;
+        a.batch = (size_t)1 << 16;
+        expect_forward_fails(m, &a, LSTMCL_ERROR_SIZE_OVERFLOW,
+                             "exceeds the supported 2147483647 rows", reference);
         expect_forward_fails(m, NULL, LSTMCL_ERROR_INVALID_ARGUMENT, "args must not be NULL",
                              reference);
     }
