@@ -109,6 +109,7 @@ enum { BENCH_MAX_BASELINES = 8 };
 typedef struct bench_result {
     bench_config cfg;
     char device[64];      /* device label or baseline name */
+    char algo[24];        /* lstmcl's algorithm on a device (lstmcl_model_algorithm) */
     int is_baseline;
     int ok;               /* timed */
     char error[512];      /* why not, when !ok */

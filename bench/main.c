@@ -25,6 +25,7 @@
 
 #include "bench.h"
 
+#include "bench_commit.h" /* generated at build time */
 #ifndef LSTMCL_BENCH_GIT_COMMIT
 #define LSTMCL_BENCH_GIT_COMMIT "unknown"
 #endif
@@ -56,6 +57,8 @@ typedef struct options {
     const char *python, *script;
     int quiet;
     int list;
+    const char *algos[4]; /* --algo: forced in turn on each device; none: automatic */
+    size_t nalgos;
 } options;
 
 static void usage(FILE *f)
@@ -69,6 +72,9 @@ static void usage(FILE *f)
         "                      smoke: 20)\n"
         "  --max-reps N        at most N timed repetitions (default 1000)\n"
         "  --check/--no-check  compare each result with the CPU reference (default on)\n"
+        "  --algo LIST|all     run each device once per algorithm (gemm, fused-rows,\n"
+        "                      fused-cols; all = the three), forced as LSTMCL_ALGO does;\n"
+        "                      default: the library's own choice, shown in each row\n"
         "  --tol X             largest accepted relative error (default: grows with I+H)\n"
         "  --recurrent-only/--no-recurrent-only\n"
         "                      also time the same model with I = 1, i.e. without the\n"
@@ -209,6 +215,33 @@ static int parse_args(int argc, char **argv, options *o)
             }
         } else if (!strcmp(a, "--check")) {
             o->check = 1;
+        } else if (!strcmp(a, "--algo")) {
+            static const char *known[] = {"gemm", "fused-rows", "fused-cols"};
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            if (v && !strcmp(v, "all")) {
+                for (size_t k = 0; k < 3; k++)
+                    o->algos[k] = known[k];
+                o->nalgos = 3;
+                continue;
+            }
+            o->nalgos = 0;
+            static char buf[128];
+            snprintf(buf, sizeof buf, "%s", v ? v : "");
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+                size_t k = 0;
+                while (k < 3 && strcmp(tok, known[k]))
+                    k++;
+                if (k == 3 || o->nalgos == 3) {
+                    fprintf(stderr, "lstmcl-bench: --algo: \"%s\" is not gemm, fused-rows, "
+                                    "fused-cols or all\n", tok);
+                    return -1;
+                }
+                o->algos[o->nalgos++] = known[k];
+            }
+            if (!o->nalgos) {
+                fprintf(stderr, "lstmcl-bench: --algo needs a value\n");
+                return -1;
+            }
         } else if (!strcmp(a, "--no-check")) {
             o->check = 0;
         } else if (!strcmp(a, "--recurrent-only")) {
@@ -709,6 +742,7 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
         set_error(r, "lstmcl_model_create", st, d->ctx);
         return;
     }
+    snprintf(r->algo, sizeof r->algo, "%s", lstmcl_model_algorithm(model, c->N));
     if (outputs_alloc(c, &out)) {
         snprintf(r->error, sizeof r->error, "out of host memory");
         goto done;
@@ -940,7 +974,8 @@ int main(int argc, char **argv)
         }
     }
 
-    size_t cap = nconfigs * (ndevs + 1 + BENCH_MAX_BASELINES);
+    size_t per_dev = o.nalgos ? o.nalgos : 1;
+    size_t cap = nconfigs * (ndevs * per_dev + 1 + BENCH_MAX_BASELINES);
     bench_result *res = calloc(cap, sizeof *res);
     if (!res) {
         fprintf(stderr, "lstmcl-bench: out of memory\n");
@@ -948,6 +983,7 @@ int main(int argc, char **argv)
     }
     size_t nres = 0;
     int bad = 0;
+    const char *saved_algo = getenv("LSTMCL_ALGO");
     bench_print_header(stdout);
     fflush(stdout);
     for (size_t ci = 0; ci < nconfigs; ++ci) {
@@ -988,8 +1024,23 @@ int main(int argc, char **argv)
             if (!o.quiet)
                 fprintf(stderr, "lstmcl-bench: [%zu/%zu] %s: device %s (%s)\n", ci + 1, nconfigs,
                         label, devs[di].label, devs[di].info.name);
-            run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, check_ref, &o, o.target_ms,
-                          tol, &res[nres++]);
+            /* The library reads LSTMCL_ALGO when a model is created. */
+            size_t runs = devs[di].is_reference || !o.nalgos ? 1 : o.nalgos;
+            for (size_t ai = 0; ai < runs; ++ai) {
+                if (o.nalgos && !devs[di].is_reference)
+                    setenv("LSTMCL_ALGO", o.algos[ai], 1);
+                run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, check_ref, &o,
+                              o.target_ms, tol, &res[nres++]);
+                if (o.nalgos && !devs[di].is_reference) {
+                    if (saved_algo)
+                        setenv("LSTMCL_ALGO", saved_algo, 1);
+                    else
+                        unsetenv("LSTMCL_ALGO");
+                    if (!res[nres - 1].algo[0])
+                        snprintf(res[nres - 1].algo, sizeof res[nres - 1].algo, "%s",
+                                 o.algos[ai]);
+                }
+            }
         }
         size_t nlstmcl = nres - first;
         if (use_onednn) {

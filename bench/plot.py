@@ -24,13 +24,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 
 
-def series_name(r, devices):
+def series_name(r, devices, by_algo=False):
     if r["baseline"]:
         return r["device"]
     d = devices.get(r["device"], {})
     if d.get("reference"):
         return "lstmcl, CPU reference path"
-    return "lstmcl, %s" % d.get("name", "device " + r["device"])
+    name = "lstmcl, %s" % d.get("name", "device " + r["device"])
+    # one series per algorithm when a run forced several (--algo)
+    if by_algo and r.get("algorithm"):
+        name += " (%s)" % r["algorithm"]
+    return name
 
 
 def usable(r):
@@ -48,11 +52,14 @@ def short_config(cfg):
 def plot_gflops(doc, out):
     devices = {d["label"]: d for d in doc["devices"]}
     configs, series = [], {}
+    # several rows for one configuration and device: algorithms forced in turn
+    seen = [(r["config"], r["device"]) for r in doc["results"] if not r["baseline"]]
+    by_algo = len(seen) != len(set(seen))
     for r in doc["results"]:
         if r["config"] not in configs:
             configs.append(r["config"])
         if usable(r):
-            series.setdefault(series_name(r, devices), {})[r["config"]] = r["gflops"]
+            series.setdefault(series_name(r, devices, by_algo), {})[r["config"]] = r["gflops"]
     if not series:
         return None
     names = list(series)

@@ -40,8 +40,14 @@ void bench_print_row(FILE *f, const bench_result *r)
 {
     char label[128], a[32], b[32], c[32], d[32], e[32], g[32], h[32], i[32], j[32], k[32], l[32];
     bench_config_label(&r->cfg, label, sizeof label);
+    /* The device column names the algorithm of an lstmcl row: "0 fused-rows". */
+    char dev[96];
+    if (r->algo[0] && !r->is_baseline)
+        snprintf(dev, sizeof dev, "%s %s", r->device, r->algo);
+    else
+        snprintf(dev, sizeof dev, "%s", r->device);
     if (!r->ok) {
-        fprintf(f, "%-26s %-15s ERROR %s\n", label, r->device, r->error);
+        fprintf(f, "%-26s %-15s ERROR %s\n", label, dev, r->error);
         return;
     }
     char err[32];
@@ -50,7 +56,7 @@ void bench_print_row(FILE *f, const bench_result *r)
     else
         snprintf(err, sizeof err, "%.2e", r->max_rel_err);
     fprintf(f, "%-26s %-15s %10s %10s %10s %5zu %9s %8s %7s %5s %5s %10s %10s %9s %-6s", label,
-            r->device, num(a, sizeof a, r->wall.median, 3), num(b, sizeof b, r->wall.min, 3),
+            dev, num(a, sizeof a, r->wall.median, 3), num(b, sizeof b, r->wall.min, 3),
             num(c, sizeof c, r->wall.max, 3), r->wall.reps, num(d, sizeof d, per_step_us(r), 1),
             num(e, sizeof e, gflops(r), 2), num(g, sizeof g, gbs(r), 2),
             num(h, sizeof h, 100.0 * gflops(r) / r->peak_gflops, 1),
@@ -171,6 +177,8 @@ int bench_write_json(const char *path, const bench_run_info *run, const bench_de
                 r->cfg.H, r->cfg.I, r->cfg.N, r->cfg.T, r->cfg.L, r->cfg.P,
                 r->cfg.bidirectional ? "true" : "false");
         jstr(f, r->device);
+        fputs(", \"algorithm\": ", f);
+        jstr(f, r->algo);
         fprintf(f, ", \"baseline\": %s, \"status\": ", r->is_baseline ? "true" : "false");
         jstr(f, !r->ok ? "error" : r->check == 0 ? "FAILED" : "ok");
         fputs(", \"error\": ", f);
@@ -246,7 +254,7 @@ int bench_write_csv(const char *path, const bench_run_info *run, const bench_res
     fputs("lstmcl_version,git_commit,date,host,config,H,I,N,T,L,P,bidirectional,device,baseline,"
           "status,ms_median,ms_min,ms_max,reps,device_ms_median,recurrent_only_ms_median,"
           "us_per_step,gflops,gbs,frac_peak_flops,frac_peak_bw,max_rel_err,tolerance,check,ratios,"
-          "error\n",
+          "error,algorithm\n",
           f);
     for (size_t i = 0; i < nres; ++i) {
         const bench_result *r = &res[i];
@@ -285,6 +293,8 @@ int bench_write_csv(const char *path, const bench_run_info *run, const bench_res
         }
         fputs("\",", f);
         cstr(f, r->error);
+        fputc(',', f);
+        cstr(f, r->algo);
         fputc('\n', f);
     }
     int failed = ferror(f);
