@@ -217,12 +217,32 @@ inline float hsum8(const float8 v)
     return (a.x + a.y) + (a.z + a.w);
 }
 
+/* Copies `count` floats of src to local memory, zero-padded to `padded`
+ * (the work-group's items share the copy). */
+inline void copy_padded(__local float *dst, __global const float *src, const int count,
+                        const int padded)
+{
+    for (int k = get_local_id(0); k < padded; k += WG_J)
+        dst[k] = k < count ? src[k] : 0.0f;
+}
+
 /* Stages `count` floats of src in local memory, zero-padded to `padded`. */
 inline void stage(__local float *dst, __global const float *src, const int count,
                   const int padded)
 {
-    for (int k = get_local_id(0); k < padded; k += WG_J)
-        dst[k] = k < count ? src[k] : 0.0f;
+    copy_padded(dst, src, count, padded);
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+/* Stages h(t-1) of sequences n0 .. n0+seqs-1 of direction d, each padded to
+ * HOUT_PAD floats. Sequences past N stage a copy of the last one; their sums
+ * are never used. */
+inline void stage_seqs(__local float *dst, __global const float *h_prev, const int d,
+                       const int N, const int n0, const int seqs)
+{
+    for (int b = 0; b < seqs; b++)
+        copy_padded(dst + b * HOUT_PAD, h_prev + ((long)d * N + min(n0 + b, N - 1)) * HOUT,
+                    HOUT, HOUT_PAD);
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
@@ -333,13 +353,7 @@ lstm_step2(const int step, const int T, const int N, __global const float *restr
     const int d = get_global_id(2);
     const int KB = HOUT_PAD / 8;
     __local float8 hs8[2 * (HOUT_PAD / 8)];
-    __local float *hs = (__local float *)hs8;
-    for (int b = 0; b < 2; b++) {
-        __global const float *src = h_prev + ((long)d * N + min(n0 + b, N - 1)) * HOUT;
-        for (int k = get_local_id(0); k < HOUT_PAD; k += WG_J)
-            hs[b * HOUT_PAD + k] = k < HOUT ? src[k] : 0.0f;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    stage_seqs((__local float *)hs8, h_prev, d, N, n0, 2);
     if (j >= HID)
         return;
     __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
@@ -388,15 +402,7 @@ lstm_step4(const int step, const int T, const int N, __global const float *restr
     const int d = get_global_id(2);
     const int KB = HOUT_PAD / 8;
     __local float8 hs8[4 * (HOUT_PAD / 8)];
-    __local float *hs = (__local float *)hs8;
-    for (int b = 0; b < 4; b++) {
-        /* Sequences past N stage a copy of the last one; their sums are
-         * never used. */
-        __global const float *src = h_prev + ((long)d * N + min(n0 + b, N - 1)) * HOUT;
-        for (int k = get_local_id(0); k < HOUT_PAD; k += WG_J)
-            hs[b * HOUT_PAD + k] = k < HOUT ? src[k] : 0.0f;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    stage_seqs((__local float *)hs8, h_prev, d, N, n0, 4);
     if (j >= HID)
         return;
     __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
