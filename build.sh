@@ -120,7 +120,7 @@ case "$mode" in
     (cd "$build_dir" && ctest --output-on-failure --timeout 900)
     log "error paths under AddressSanitizer + UndefinedBehaviorSanitizer"
     build "$build_dir-asan" -DLSTMCL_SANITIZE=ON -DLSTMCL_WERROR=ON -DLSTMCL_BUILD_BENCH=OFF
-    (cd "$build_dir-asan" && ctest --output-on-failure --timeout 900 -R '^(test_(api|errors|golden|cache|tuning|threads)|cli_.*)$')
+    (cd "$build_dir-asan" && ctest --output-on-failure --timeout 900 -R '^(test_(api|errors|golden|cache|tuning)|cli_.*)$')
     if have_libfuzzer; then
       log "fuzzing the file parsers (libFuzzer, ${LSTMCL_FUZZ_SECONDS:-20} s each)"
       CC=clang build "$build_dir-fuzz" -DLSTMCL_FUZZ=ON -DLSTMCL_BUILD_BENCH=OFF \
