@@ -78,48 +78,45 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
         free((void *)text);
     if (st != LSTMCL_SUCCESS)
         return st;
-    cl_int err = CL_SUCCESS;
-    m->k_cell = clCreateKernel(m->program, "lstm_cell", &err);
-    LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_cell of %s", LC_CELL_SOURCE);
-    if (m->P) {
-        m->k_proj = clCreateKernel(m->program, "lstm_project", &err);
-        LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_project of %s", LC_CELL_SOURCE);
-    }
-    if (m->fused_ok && m->fused_rows) {
-        /* The CPU family also runs the input projection with its own GEMM. */
-        const char *gtext = NULL;
-        size_t gsize = 0;
-        int gowned = 0;
-        char gopts[64];
-        snprintf(gopts, sizeof gopts, "-cl-std=CL1.2");
-        st = lc_kernel_source(ctx, LC_GEMM_SOURCE, &gtext, &gsize, &gowned);
+    /* The CPU family also runs the input projection with its own GEMM. */
+    int gemm = m->fused_ok && m->fused_rows;
+    if (gemm) {
+        int cached = 0;
+        st = lc_kernel_source(ctx, LC_GEMM_SOURCE, &text, &size, &owned);
         if (st != LSTMCL_SUCCESS)
             return st;
-        int cached = 0;
-        st = lc_build_program_cached(ctx, gtext, gsize, gopts, LC_GEMM_SOURCE, &m->gemm_program,
-                                     &cached);
-        if (gowned)
-            free((void *)gtext);
+        st = lc_build_program_cached(ctx, text, size, "-cl-std=CL1.2", LC_GEMM_SOURCE,
+                                     &m->gemm_program, &cached);
+        if (owned)
+            free((void *)text);
         if (st != LSTMCL_SUCCESS)
             return st;
         m->program_from_cache = m->program_from_cache && cached;
-        m->k_gemm = clCreateKernel(m->gemm_program, "gemm_nt", &err);
-        LC_TRY_CL(ctx, err, "clCreateKernel", "kernel gemm_nt of %s", LC_GEMM_SOURCE);
     }
-    if (m->fused_ok) {
-        m->k_step = clCreateKernel(m->program, "lstm_step", &err);
-        LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step of %s", LC_CELL_SOURCE);
-        if (m->step4_ok) {
-            m->k_step2 = clCreateKernel(m->program, "lstm_step2", &err);
-            LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step2 of %s", LC_CELL_SOURCE);
-            m->k_step4 = clCreateKernel(m->program, "lstm_step4", &err);
-            LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_step4 of %s", LC_CELL_SOURCE);
-        }
-        if (m->P) {
-            m->k_proj_step = clCreateKernel(m->program, "lstm_project_step", &err);
-            LC_TRY_CL(ctx, err, "clCreateKernel", "kernel lstm_project_step of %s",
-                      LC_CELL_SOURCE);
-        }
+    /* The kernels this model can use, and the programs they live in. */
+    const struct {
+        cl_kernel *k;
+        int needed;
+        cl_program prog;
+        const char *name, *file;
+    } kernels[] = {
+        {&m->k_cell, 1, m->program, "lstm_cell", LC_CELL_SOURCE},
+        {&m->k_proj, m->P != 0, m->program, "lstm_project", LC_CELL_SOURCE},
+        {&m->k_step, m->fused_ok, m->program, "lstm_step", LC_CELL_SOURCE},
+        {&m->k_step2, m->step4_ok, m->program, "lstm_step2", LC_CELL_SOURCE},
+        {&m->k_step4, m->step4_ok, m->program, "lstm_step4", LC_CELL_SOURCE},
+        {&m->k_proj_step, m->fused_ok && m->P, m->program, "lstm_project_step", LC_CELL_SOURCE},
+        {&m->k_gemm, gemm, m->gemm_program, "gemm_nt", LC_GEMM_SOURCE},
+    };
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+        if (!kernels[i].needed)
+            continue;
+        cl_int err = CL_SUCCESS;
+        *kernels[i].k = clCreateKernel(kernels[i].prog, kernels[i].name, &err);
+        if (err != CL_SUCCESS)
+            *kernels[i].k = NULL;
+        LC_TRY_CL(ctx, err, "clCreateKernel", "kernel %s of %s", kernels[i].name,
+                  kernels[i].file);
     }
     return LSTMCL_SUCCESS;
 }
@@ -272,28 +269,19 @@ void lc_device_model_release(lstmcl_model *m)
         lc_release_mem(&ly->pt_buf);
     }
     lc_release_mem(&m->act_params);
-    if (m->k_cell)
-        clReleaseKernel(m->k_cell);
-    if (m->k_proj)
-        clReleaseKernel(m->k_proj);
-    if (m->k_step)
-        clReleaseKernel(m->k_step);
-    if (m->k_step2)
-        clReleaseKernel(m->k_step2);
-    if (m->k_step4)
-        clReleaseKernel(m->k_step4);
-    if (m->k_gemm)
-        clReleaseKernel(m->k_gemm);
-    if (m->gemm_program)
-        clReleaseProgram(m->gemm_program);
-    m->k_gemm = NULL;
-    m->gemm_program = NULL;
-    if (m->k_proj_step)
-        clReleaseKernel(m->k_proj_step);
-    if (m->program)
-        clReleaseProgram(m->program);
-    m->k_cell = m->k_proj = m->k_step = m->k_step2 = m->k_step4 = m->k_proj_step = NULL;
-    m->program = NULL;
+    cl_kernel *kernels[] = {&m->k_cell,  &m->k_proj,      &m->k_step, &m->k_step2,
+                            &m->k_step4, &m->k_proj_step, &m->k_gemm};
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
+        if (*kernels[i]) {
+            clReleaseKernel(*kernels[i]);
+            *kernels[i] = NULL;
+        }
+    cl_program *programs[] = {&m->program, &m->gemm_program};
+    for (size_t i = 0; i < 2; i++)
+        if (*programs[i]) {
+            clReleaseProgram(*programs[i]);
+            *programs[i] = NULL;
+        }
 }
 
 /* A zero-filled device buffer of `count` floats (CLBlast may read C even
