@@ -118,23 +118,6 @@ out:
     return result;
 }
 
-/* The default tuning file path, as the library looks it up. */
-static int default_path(char *out, size_t cap)
-{
-    const char *f = getenv("LSTMCL_TUNING_FILE");
-    if (f)
-        return *f && snprintf(out, cap, "%s", f) < (int)cap;
-    const char *dir = getenv("LSTMCL_CACHE_DIR");
-    if (dir)
-        return *dir && strcmp(dir, "off") != 0 &&
-               snprintf(out, cap, "%s/tuning.txt", dir) < (int)cap;
-    if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME"))
-        return snprintf(out, cap, "%s/lstmcl/tuning.txt", getenv("XDG_CACHE_HOME")) < (int)cap;
-    if (getenv("HOME") && *getenv("HOME"))
-        return snprintf(out, cap, "%s/.cache/lstmcl/tuning.txt", getenv("HOME")) < (int)cap;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     size_t hs[16] = {256, 512, 1024}, ns[16] = {1, 4, 16, 64}, nh = 3, nn = 4, T = 25, R = 5;
@@ -178,7 +161,7 @@ int main(int argc, char **argv)
     }
     char path[4200];
     if (!dry && !(output ? snprintf(path, sizeof path, "%s", output) < (int)sizeof path
-                         : default_path(path, sizeof path))) {
+                         : lstmcl_tuning_file(path, sizeof path) == LSTMCL_SUCCESS)) {
         fprintf(stderr, "lstmcl-tune: no tuning file location (set --output or "
                         "LSTMCL_TUNING_FILE)\n");
         return 2;

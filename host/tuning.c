@@ -127,3 +127,19 @@ lc_algo lc_tuning_pick(const lstmcl_model *m, size_t N)
     }
     return a;
 }
+
+lstmcl_status lstmcl_tuning_file(char *buf, size_t size)
+{
+    char path[4200];
+    if (!buf || size == 0)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_tuning_file: buf must not be NULL or empty");
+    if (!lc_tuning_path(path, sizeof path))
+        return lc_fail(NULL, LSTMCL_ERROR_UNSUPPORTED,
+                       "no tuning file: LSTMCL_TUNING_FILE is empty or the cache is off");
+    if (strlen(path) >= size)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_tuning_file: the path needs %zu bytes", strlen(path) + 1);
+    memcpy(buf, path, strlen(path) + 1);
+    return LSTMCL_SUCCESS;
+}

@@ -356,6 +356,13 @@ LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t 
  * $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl), 0 otherwise. */
 LSTMCL_API int lstmcl_model_program_cached(const lstmcl_model *model);
 
+/* The tuning file that models created now would read (written by
+ * lstmcl-tune): $LSTMCL_TUNING_FILE, else tuning.txt in the program cache
+ * directory. Copies the path, NUL-terminated, into buf (caller-owned, `size`
+ * bytes); LSTMCL_ERROR_UNSUPPORTED when there is none (the variable set to
+ * "", or the cache off), LSTMCL_ERROR_INVALID_ARGUMENT when it does not fit. */
+LSTMCL_API lstmcl_status lstmcl_tuning_file(char *buf, size_t size);
+
 /* Number of weight and bias values the model holds. */
 LSTMCL_API size_t lstmcl_model_parameter_count(const lstmcl_model *model);
 

@@ -78,6 +78,10 @@ static void test_tuning_file(void **state)
     close(fd);
     setenv("LSTMCL_TUNING_FILE", path, 1);
     unsetenv("LSTMCL_ALGO");
+    char where[512];
+    assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_SUCCESS);
+    assert_string_equal(where, path);
+    assert_int_equal(lstmcl_tuning_file(where, 4), LSTMCL_ERROR_INVALID_ARGUMENT);
 
     write_tuning(path, "lstmcl-tuning 1\n", &info, info.driver_version);
     lstmcl_model *m = make_model(ctx, 9);
@@ -98,6 +102,7 @@ static void test_tuning_file(void **state)
     /* The built-in rule when nothing applies. */
     m = NULL;
     setenv("LSTMCL_TUNING_FILE", "", 1);
+    assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_ERROR_UNSUPPORTED);
     m = make_model(ctx, 9);
     const char *builtin = lstmcl_model_algorithm(m, 1);
     lstmcl_model_destroy(m);
