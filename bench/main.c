@@ -73,7 +73,8 @@ static void usage(FILE *f)
         "  --max-reps N        at most N timed repetitions (default 1000)\n"
         "  --check/--no-check  compare each result with the CPU reference (default on)\n"
         "  --algo LIST|all     run each device once per algorithm (gemm, fused-rows,\n"
-        "                      fused-cols; all = the three), forced as LSTMCL_ALGO does;\n"
+        "                      fused-cols, persistent; all = the four), forced as\n"
+        "                      LSTMCL_ALGO does;\n"
         "                      default: the library's own choice, shown in each row\n"
         "  --tol X             largest accepted relative error (default: grows with I+H)\n"
         "  --recurrent-only/--no-recurrent-only\n"
@@ -216,12 +217,13 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--check")) {
             o->check = 1;
         } else if (!strcmp(a, "--algo")) {
-            static const char *known[] = {"gemm", "fused-rows", "fused-cols"};
+            static const char *known[] = {"gemm", "fused-rows", "fused-cols", "persistent"};
+            const size_t nknown = sizeof known / sizeof known[0];
             const char *v = i + 1 < argc ? argv[++i] : NULL;
             if (v && !strcmp(v, "all")) {
-                for (size_t k = 0; k < 3; k++)
+                for (size_t k = 0; k < nknown; k++)
                     o->algos[k] = known[k];
-                o->nalgos = 3;
+                o->nalgos = nknown;
                 continue;
             }
             o->nalgos = 0;
@@ -229,11 +231,11 @@ static int parse_args(int argc, char **argv, options *o)
             snprintf(buf, sizeof buf, "%s", v ? v : "");
             for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
                 size_t k = 0;
-                while (k < 3 && strcmp(tok, known[k]))
+                while (k < nknown && strcmp(tok, known[k]))
                     k++;
-                if (k == 3 || o->nalgos == 3) {
+                if (k == nknown || o->nalgos == nknown) {
                     fprintf(stderr, "lstmcl-bench: --algo: \"%s\" is not gemm, fused-rows, "
-                                    "fused-cols or all\n", tok);
+                                    "fused-cols, persistent or all\n", tok);
                     return -1;
                 }
                 o->algos[o->nalgos++] = known[k];

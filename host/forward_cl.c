@@ -61,17 +61,19 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     if (st != LSTMCL_SUCCESS)
         return st;
     lstmcl_activation(*a)[3] = m->desc.activations;
-    char opts[512];
+    char opts[768];
     snprintf(opts, sizeof opts,
              "-cl-std=CL1.2 -D HID=%zu -D HOUT=%zu -D NDIR=%zu -D REV0=%d -D REV1=%d "
              "-D ACT_F0=%d -D ACT_G0=%d -D ACT_H0=%d -D ACT_F1=%d -D ACT_G1=%d -D ACT_H1=%d "
              "-D HAS_PROJ=%d -D PEEPHOLE=%d -D INPUT_FORGET=%d -D HAS_CLIP=%d -D CLIP_CELL=%d "
-             "-D WG_J=%zu -D FUSED_ROWS=%d -D FUSED=%d -D MULTI=%d",
+             "-D WG_J=%zu -D FUSED_ROWS=%d -D FUSED=%d -D MULTI=%d -D PERSIST=%d -D UPG=%zu "
+             "-D OPG=%zu -D R_LOCAL=%d",
              m->H, m->Hout, m->D, m->reversed[0], m->reversed[1], (int)a[0][0].kind,
              (int)a[0][1].kind, (int)a[0][2].kind, (int)a[1][0].kind, (int)a[1][1].kind,
              (int)a[1][2].kind, m->P != 0, m->desc.peephole != 0, m->desc.input_forget != 0,
              m->desc.has_clip != 0, m->desc.clip_cell != 0, m->wg_j,
-             m->fused_rows, m->fused_ok, m->step4_ok);
+             m->fused_rows, m->fused_ok, m->step4_ok, m->persist_ok, m->persist_upg,
+             m->persist_opg, m->persist_r_local);
     st = lc_build_program_cached(ctx, text, size, opts, LC_CELL_SOURCE, &m->program,
                                  &m->program_from_cache);
     if (owned)
@@ -107,6 +109,7 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
         {&m->k_step4, m->step4_ok, m->program, "lstm_step4", LC_CELL_SOURCE},
         {&m->k_proj_step, m->fused_ok && m->P, m->program, "lstm_project_step", LC_CELL_SOURCE},
         {&m->k_gemm, gemm, m->gemm_program, "gemm_nt", LC_GEMM_SOURCE},
+        {&m->k_persist, m->persist_ok, m->program, "lstm_persist", LC_CELL_SOURCE},
     };
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
         if (!kernels[i].needed)
@@ -149,7 +152,8 @@ static float *lc_arrange(const float *src, size_t count, size_t rows, size_t col
     return dst;
 }
 
-/* LSTMCL_ALGO: auto (or unset), gemm, fused, fused-rows, fused-cols. */
+/* LSTMCL_ALGO: auto (or unset), gemm, fused, fused-rows, fused-cols,
+ * persistent, persistent-rows, persistent-cols. */
 static lstmcl_status lc_read_algo(lstmcl_context *ctx, lc_algo *algo)
 {
     const char *v = getenv("LSTMCL_ALGO");
@@ -158,8 +162,65 @@ static lstmcl_status lc_read_algo(lstmcl_context *ctx, lc_algo *algo)
         return LSTMCL_SUCCESS;
     return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
                    "LSTMCL_ALGO=\"%.32s\" is not one of auto, gemm, fused, fused-rows, "
-                   "fused-cols",
+                   "fused-cols, persistent, persistent-rows, persistent-cols",
                    v);
+}
+
+/* Sequences per work-item pass of the persistent kernel for batch N. */
+static size_t lc_persist_per(const lstmcl_model *m, size_t N)
+{
+    if (!m->fused_rows || N == 1)
+        return 1;
+    return N == 2 ? 2 : 4;
+}
+
+size_t lc_persist_local_bytes(const lstmcl_model *m, size_t N)
+{
+    size_t per = lc_persist_per(m, N), np = (N + per - 1) / per * per;
+    size_t widest = (m->Hout + 7) / 8 * 8;
+    if (m->P && (m->H + 7) / 8 * 8 > widest)
+        widest = (m->H + 7) / 8 * 8;
+    size_t bytes = 0, rl = m->persist_r_local ? m->Hout * 4 * m->persist_upg : 1;
+    if (!lc_mul(m->D * np, widest, &bytes) || !lc_add(bytes, rl, &bytes) ||
+        !lc_mul(bytes, sizeof(float), &bytes))
+        return (size_t)-1;
+    return bytes;
+}
+
+/* The persistent kernel's shape: one work-group per compute unit (so that
+ * all of them run at once on an otherwise idle device), fewer when the
+ * layer has fewer units. LSTMCL_PERSIST_GROUPS overrides the count, for
+ * testing what happens when the groups cannot all run at once. */
+static lstmcl_status lc_persist_init(lstmcl_model *m)
+{
+    lstmcl_context *ctx = m->ctx;
+    m->persist_ok = 0;
+    if (!m->fused_ok)
+        return LSTMCL_SUCCESS;
+    size_t units = m->D * m->H, G = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    const char *v = getenv("LSTMCL_PERSIST_GROUPS");
+    if (v && *v) {
+        char *end = NULL;
+        unsigned long g = strtoul(v, &end, 10);
+        if (*end || g < 1 || g > 4096)
+            return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                           "LSTMCL_PERSIST_GROUPS=\"%.32s\" is not a count from 1 to 4096", v);
+        G = g;
+    }
+    if (G > units)
+        G = units;
+    m->persist_groups = G;
+    m->persist_upg = (units + G - 1) / G;
+    m->persist_opg = (m->D * m->Hout + G - 1) / G;
+    /* The cols layout keeps the group's R slice in local memory when it
+     * fits beside the staged state of four sequences. */
+    size_t rl = m->Hout * 4 * m->persist_upg * sizeof(float);
+    m->persist_r_local = 0;
+    size_t stage4 = lc_persist_local_bytes(m, 4);
+    m->persist_r_local = !m->fused_rows && stage4 != (size_t)-1 &&
+                         rl + stage4 + 1024 <= ctx->info.local_mem_bytes;
+    m->persist_ok = 1;
+    return LSTMCL_SUCCESS;
 }
 
 lstmcl_status lc_device_model_init(lstmcl_model *m)
@@ -183,18 +244,24 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     if (layout == LC_ALGO_AUTO) {
         lc_tuning_load(m);
         for (size_t i = 0; i < m->n_tuned && layout == LC_ALGO_AUTO; i++)
-            if (m->tuned[i].algo >= LC_ALGO_FUSED_ROWS)
+            if (m->tuned[i].algo == LC_ALGO_FUSED_ROWS ||
+                m->tuned[i].algo == LC_ALGO_FUSED_COLS)
                 layout = m->tuned[i].algo;
     }
-    m->fused_rows = layout == LC_ALGO_FUSED_ROWS ||
-                    (layout != LC_ALGO_FUSED_COLS && (ctx->info.type & CL_DEVICE_TYPE_CPU));
+    m->fused_rows = layout == LC_ALGO_FUSED_ROWS || layout == LC_ALGO_PERSISTENT_ROWS ||
+                    (layout != LC_ALGO_FUSED_COLS && layout != LC_ALGO_PERSISTENT_COLS &&
+                     (ctx->info.type & CL_DEVICE_TYPE_CPU));
     m->step4_ok = m->fused_ok && m->fused_rows &&
                   4 * ((m->Hout + 7) / 8 * 8) * sizeof(float) + 1024 <= ctx->info.local_mem_bytes;
     if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
         return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
-                       "LSTMCL_ALGO=fused: the fused step needs %zu bytes of local memory, "
+                       "LSTMCL_ALGO=%s: the fused step needs %zu bytes of local memory, "
                        "the device has %llu",
-                       staged + 1024, (unsigned long long)ctx->info.local_mem_bytes);
+                       getenv("LSTMCL_ALGO"), staged + 1024,
+                       (unsigned long long)ctx->info.local_mem_bytes);
+    st = lc_persist_init(m);
+    if (st != LSTMCL_SUCCESS)
+        return st;
     for (size_t l = 0; l < m->L; l++) {
         lc_layer *ly = &m->layers[l];
         float *b = malloc(D * 4 * H * sizeof(float));
@@ -247,7 +314,7 @@ static void lc_ws_release(lc_workspace *w)
 {
     cl_mem *all[] = {&w->x,  &w->y,  &w->xw, &w->ytmp[0], &w->ytmp[1], &w->h[0], &w->h[1],
                      &w->c,  &w->gh, &w->hraw, &w->hp,   &w->lens,    &w->h0,   &w->c0,
-                     &w->hn, &w->cn};
+                     &w->hn, &w->cn, &w->bar};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         lc_release_mem(all[i]);
     w->cap_tn = w->cap_n = 0;
@@ -270,7 +337,7 @@ void lc_device_model_release(lstmcl_model *m)
     }
     lc_release_mem(&m->act_params);
     cl_kernel *kernels[] = {&m->k_cell,  &m->k_proj,      &m->k_step, &m->k_step2,
-                            &m->k_step4, &m->k_proj_step, &m->k_gemm};
+                            &m->k_step4, &m->k_proj_step, &m->k_gemm, &m->k_persist};
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
         if (*kernels[i]) {
             clReleaseKernel(*kernels[i]);
@@ -336,6 +403,7 @@ static lstmcl_status lc_ws_ensure(lstmcl_model *m, size_t T, size_t N, int io)
     LC_ALLOC(h[1], D * cap_n * Hout);
     LC_ALLOC(c, D * cap_n * H);
     LC_ALLOC(gh, D * cap_n * 4 * H);
+    LC_ALLOC(bar, 2); /* two ints; 0.0f and 0 share their bits */
     if (m->P) {
         LC_ALLOC(hraw, D * cap_n * H);
         LC_ALLOC(hp, D * cap_n * Hout);
@@ -425,30 +493,110 @@ typedef struct lc_io {
  *   GEMM above it, where each weight is reused across the batch. */
 #define LC_FUSED_MAX_BATCH_GPU 16
 
-static int lc_pick_fused(const lstmcl_model *m, size_t N)
+/* Returns LC_ALGO_GEMM, LC_ALGO_FUSED (in the model's layout) or
+ * LC_ALGO_PERSISTENT. The persistent kernel, when asked for but unusable
+ * (its staging does not fit local memory at this batch, or a pass found
+ * its groups not running at once), gives way to the fused step. */
+static lc_algo lc_pick(const lstmcl_model *m, size_t N)
 {
     if (!m->fused_ok)
-        return 0;
-    if (m->forced_algo >= LC_ALGO_FUSED)
-        return 1;
-    lc_algo tuned = lc_tuning_pick(m, N);
-    if (tuned != LC_ALGO_AUTO)
-        return tuned != LC_ALGO_GEMM;
+        return LC_ALGO_GEMM;
+    const int persist = m->persist_ok && !m->persist_broken &&
+                        lc_persist_local_bytes(m, N) + 1024 <= m->ctx->info.local_mem_bytes;
+    lc_algo want = m->forced_algo;
+    if (want == LC_ALGO_AUTO)
+        want = lc_tuning_pick(m, N);
+    if (want >= LC_ALGO_PERSISTENT)
+        return persist ? LC_ALGO_PERSISTENT : LC_ALGO_FUSED;
+    if (want == LC_ALGO_GEMM)
+        return LC_ALGO_GEMM;
+    if (want != LC_ALGO_AUTO)
+        return LC_ALGO_FUSED;
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
-        return 1;
-    return N <= LC_FUSED_MAX_BATCH_GPU;
+        return LC_ALGO_FUSED;
+    return N <= LC_FUSED_MAX_BATCH_GPU ? LC_ALGO_FUSED : LC_ALGO_GEMM;
 }
 
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N)
 {
-    if (!lc_pick_fused(m, N))
+    switch (lc_pick(m, N)) {
+    case LC_ALGO_GEMM:
         return "gemm";
-    return m->fused_rows ? "fused-rows" : "fused-cols";
+    case LC_ALGO_PERSISTENT:
+        return "persistent";
+    default:
+        return m->fused_rows ? "fused-rows" : "fused-cols";
+    }
 }
 
-static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
+/* Polls before a group of the persistent kernel gives up waiting at the
+ * device-wide barrier: about half a second on a CPU core (a poll there
+ * takes some 20 ns), longer on GPUs (a global atomic takes up to 1 us). */
+#define LC_SPIN_LIMIT_CPU (1 << 25)
+#define LC_SPIN_LIMIT_OTHER (1 << 22)
+
+/* One launch of lstm_persist for layer l (arguments as lstm_step's). */
+static lstmcl_status lc_enqueue_persist(lstmcl_model *m, size_t l, const lc_io *io, cl_mem out,
+                                        cl_long xw_ts, cl_long xw_ns, cl_long y_ts,
+                                        cl_long y_ns)
 {
-    const int fused = lc_pick_fused(m, io->N);
+    lstmcl_context *ctx = m->ctx;
+    lc_workspace *w = &m->ws;
+    const lc_layer *ly = &m->layers[l];
+    cl_kernel k = m->k_persist;
+    const cl_int Ti = (cl_int)io->T, Ni = (cl_int)io->N, has_lens = io->lens != NULL;
+    const cl_int per = (cl_int)lc_persist_per(m, io->N), has_y = out != NULL;
+    const cl_int spin = ctx->info.type & CL_DEVICE_TYPE_CPU ? LC_SPIN_LIMIT_CPU
+                                                            : LC_SPIN_LIMIT_OTHER;
+    const float clip_k = m->desc.clip;
+    const cl_int zero = 0;
+    LC_TRY_CL(ctx, clEnqueueFillBuffer(ctx->queue, w->bar, &zero, sizeof zero, 0, sizeof zero,
+                                       0, NULL, NULL),
+              "clEnqueueFillBuffer", "layer %zu: clearing the persistent kernel's barrier", l);
+    size_t rl = m->persist_r_local ? m->Hout * 4 * m->persist_upg * sizeof(float)
+                                   : sizeof(float);
+    size_t xs = lc_persist_local_bytes(m, io->N) - rl;
+    LC_ARG(k, 0, Ti);
+    LC_ARG(k, 1, Ni);
+    LC_ARG(k, 2, per);
+    LC_ARG(k, 3, w->xw);
+    LC_ARG(k, 4, xw_ts);
+    LC_ARG(k, 5, xw_ns);
+    LC_ARG(k, 6, ly->rt_buf);
+    LC_ARG(k, 7, ly->b_buf);
+    LC_ARG(k, 8, ly->peep_buf);
+    LC_ARG(k, 9, m->act_params);
+    LC_ARG(k, 10, clip_k);
+    LC_ARG(k, 11, io->lens);
+    LC_ARG(k, 12, has_lens);
+    LC_ARG(k, 13, w->c);
+    LC_ARG(k, 14, w->h[0]);
+    LC_ARG(k, 15, w->h[1]);
+    LC_ARG(k, 16, w->hraw);
+    LC_ARG(k, 17, ly->pt_buf);
+    LC_ARG(k, 18, out);
+    LC_ARG(k, 19, has_y);
+    LC_ARG(k, 20, y_ts);
+    LC_ARG(k, 21, y_ns);
+    LC_ARG(k, 22, w->bar);
+    LC_ARG(k, 23, spin);
+    LC_TRY_CL(ctx, clSetKernelArg(k, 24, xs, NULL), "clSetKernelArg", "staging (local memory)");
+    LC_TRY_CL(ctx, clSetKernelArg(k, 25, rl, NULL), "clSetKernelArg", "R slice (local memory)");
+    const size_t lws = m->wg_j, gws = m->persist_groups * m->wg_j;
+    LC_TRY_CL(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &gws, &lws, 0, NULL, NULL),
+              "clEnqueueNDRangeKernel", "layer %zu: lstm_persist (%zu groups)", l,
+              m->persist_groups);
+    return LSTMCL_SUCCESS;
+}
+
+/* Enqueues a whole forward pass. With the persistent kernel, *persisted is
+ * set and m->persist_gave_up is being read back: once the queue is
+ * finished, nonzero there means the pass must be run again another way. */
+static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *persisted)
+{
+    const lc_algo algo = lc_pick(m, io->N);
+    const int fused = algo != LC_ALGO_GEMM;
+    *persisted = 0;
     lstmcl_context *ctx = m->ctx;
     lc_workspace *w = &m->ws;
     cl_command_queue q = ctx->queue;
@@ -501,12 +649,21 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
                                                NULL),
                       "clEnqueueFillBuffer", "layer %zu: zero initial c", l);
 
+        if (algo == LC_ALGO_PERSISTENT) {
+            if (l == 0)
+                LC_TRY_CL(ctx, clEnqueueFillBuffer(q, w->bar, &zero, sizeof zero, 0,
+                                                   2 * sizeof zero, 0, NULL, NULL),
+                          "clEnqueueFillBuffer", "clearing the persistent kernel's flag");
+            st = lc_enqueue_persist(m, l, io, out, xw_ts, xw_ns, y_ts, y_ns);
+            if (st != LSTMCL_SUCCESS)
+                return st;
+        }
         const size_t wg = m->wg_j;
         const size_t cell_gws[3] = {H, N, D}, proj_gws[3] = {Hout, N, D};
         const size_t step_gws[3] = {(H + wg - 1) / wg * wg, N, D};
         const size_t pstep_gws[3] = {(Hout + wg - 1) / wg * wg, N, D};
         const size_t lws[3] = {wg, 1, 1};
-        for (size_t s = 0; s < T; s++) {
+        for (size_t s = 0; algo != LC_ALGO_PERSISTENT && s < T; s++) {
             cl_mem h_prev = w->h[s % 2], h_next = w->h[(s + 1) % 2];
             /* Sequences per work-item of the rows layout: 1, 2 (N = 2) or 4. */
             int per = !(fused && m->step4_ok) || N == 1 ? 1 : N == 2 ? 2 : 4;
@@ -595,11 +752,20 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io)
                                                NULL),
                       "clEnqueueCopyBuffer", "layer %zu: final c", l);
     }
+    if (algo == LC_ALGO_PERSISTENT) {
+        m->persist_gave_up = 0;
+        LC_TRY_CL(ctx, clEnqueueReadBuffer(q, w->bar, CL_FALSE, sizeof(cl_int), sizeof(cl_int),
+                                           &m->persist_gave_up, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "reading the persistent kernel's flag");
+        *persisted = 1;
+    }
     return LSTMCL_SUCCESS;
 }
 
-static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args *a)
+static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args *a,
+                                     int *persisted)
 {
+    *persisted = 0;
     lstmcl_context *ctx = m->ctx;
     cl_command_queue q = ctx->queue;
     const size_t T = a->seq_len, N = a->batch, D = m->D, L = m->L;
@@ -625,7 +791,7 @@ static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args 
     if (a->c0)
         LC_TRY_CL(ctx, clEnqueueWriteBuffer(q, w->c0, CL_FALSE, 0, csz, a->c0, 0, NULL, NULL),
                   "clEnqueueWriteBuffer", "uploading c0");
-    st = lc_enqueue_forward(m, &io);
+    st = lc_enqueue_forward(m, &io, persisted);
     if (st != LSTMCL_SUCCESS)
         return st;
     if (a->y)
@@ -640,16 +806,34 @@ static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args 
     return LSTMCL_SUCCESS;
 }
 
+/* After a finished pass: did the persistent kernel give up waiting at its
+ * barrier (its groups were not all running at once)? Then its results are
+ * incomplete, and the model stops using it. */
+static int lc_persist_failed(lstmcl_model *m, int persisted)
+{
+    if (!persisted || !m->persist_gave_up)
+        return 0;
+    m->persist_broken = 1;
+    return 1;
+}
+
 lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a)
 {
-    lstmcl_status st = lc_host_forward(m, a);
-    /* Always wait: the queue may still read or write the caller's arrays. */
-    cl_int err = clFinish(m->ctx->queue);
-    if (st != LSTMCL_SUCCESS)
-        return st;
-    if (err != CL_SUCCESS)
-        return lc_fail_cl(m->ctx, err, "clFinish", "forward pass");
-    return LSTMCL_SUCCESS;
+    for (int attempt = 0;; attempt++) {
+        int persisted = 0;
+        lstmcl_status st = lc_host_forward(m, a, &persisted);
+        /* Always wait: the queue may still read or write the caller's
+         * arrays. */
+        cl_int err = clFinish(m->ctx->queue);
+        if (st != LSTMCL_SUCCESS)
+            return st;
+        if (err != CL_SUCCESS)
+            return lc_fail_cl(m->ctx, err, "clFinish", "forward pass");
+        /* The inputs are intact; run the pass again with the fused step. */
+        if (attempt == 0 && lc_persist_failed(m, persisted))
+            continue;
+        return LSTMCL_SUCCESS;
+    }
 }
 
 /* Checks that a caller's buffer holds at least `count` elements of `elem`. */
@@ -716,7 +900,16 @@ lstmcl_status lstmcl_forward_cl(lstmcl_model *m, const lstmcl_forward_cl_args *a
     if (st != LSTMCL_SUCCESS)
         return st;
     lc_io io = {T, N, a->batch_first, a->x, a->seq_lens, a->h0, a->c0, a->y, a->hn, a->cn};
-    st = lc_enqueue_forward(m, &io);
+    int persisted = 0;
+    st = lc_enqueue_forward(m, &io, &persisted);
+    if (st == LSTMCL_SUCCESS && persisted) {
+        /* The persistent kernel's outcome is only known once it is done. */
+        cl_int err = clFinish(m->ctx->queue);
+        if (err != CL_SUCCESS)
+            return lc_fail_cl(m->ctx, err, "clFinish", "forward pass (persistent kernel)");
+        if (lc_persist_failed(m, persisted))
+            st = lc_enqueue_forward(m, &io, &persisted);
+    }
     if (st != LSTMCL_SUCCESS) {
         clFinish(m->ctx->queue);
         return st;

@@ -95,19 +95,25 @@ typedef struct lc_layer {
 
 /* How the recurrent part of a step runs.
  *   GEMM:  a CLBlast SGEMM per direction, then the elementwise kernel;
- *   FUSED: one kernel per step computes the products and the update. */
+ *   FUSED: one kernel per step computes the products and the update;
+ *   PERSISTENT: one kernel per layer runs every step, its work-groups
+ *     meeting at a device-wide barrier between steps. */
 typedef enum lc_algo {
     LC_ALGO_AUTO = 0,
     LC_ALGO_GEMM = 1,
     LC_ALGO_FUSED = 2,      /* fused, weight layout chosen by device type */
     LC_ALGO_FUSED_ROWS = 3, /* fused, each unit's rows contiguous (CPUs) */
-    LC_ALGO_FUSED_COLS = 4  /* fused, weights transposed (GPUs: coalesced) */
+    LC_ALGO_FUSED_COLS = 4, /* fused, weights transposed (GPUs: coalesced) */
+    LC_ALGO_PERSISTENT = 5, /* persistent, weight layout chosen by device type */
+    LC_ALGO_PERSISTENT_ROWS = 6,
+    LC_ALGO_PERSISTENT_COLS = 7
 } lc_algo;
 
 /* Device workspace for one shape; reused while a call fits in it. */
 typedef struct lc_workspace {
     size_t cap_tn, cap_n;
     cl_mem x, y, xw, ytmp[2], h[2], c, gh, hraw, hp, lens, h0, c0, hn, cn;
+    cl_mem bar; /* the persistent kernel's barrier: arrivals, gave-up flag */
 } lc_workspace;
 
 /* One measured choice from the tuning file (tuning.c). */
@@ -126,12 +132,19 @@ struct lstmcl_model {
     lc_layer *layers;
     /* Device objects. */
     cl_program program, gemm_program;
-    cl_kernel k_cell, k_proj, k_step, k_step2, k_step4, k_proj_step, k_gemm;
+    cl_kernel k_cell, k_proj, k_step, k_step2, k_step4, k_proj_step, k_gemm, k_persist;
     lc_algo forced_algo; /* from LSTMCL_ALGO, AUTO when unset */
     int fused_ok;        /* the device can run the fused step for this model */
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */
     int step4_ok;        /* lstm_step2/4 (2 or 4 sequences per work-item) fit */
     size_t wg_j;         /* work-group size of the fused kernels */
+    /* The persistent kernel (lstm_persist): groups launched (no more than
+     * the device's compute units), units and outputs per group, whether
+     * the group's R slice sits in local memory, and whether a pass of this
+     * model found the groups not running at once (it then stays off). */
+    int persist_ok, persist_r_local, persist_broken;
+    size_t persist_groups, persist_upg, persist_opg;
+    cl_int persist_gave_up; /* read back from ws.bar[1] after a pass */
     int program_from_cache;
     lc_tuned tuned[LC_MAX_TUNED]; /* this device's entries, nearest hidden size */
     size_t n_tuned;
@@ -167,6 +180,8 @@ lc_algo lc_tuning_pick(const lstmcl_model *m, size_t N);
 
 /* The algorithm a device forward of batch N runs. */
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N);
+/* Bytes of local memory the persistent kernel needs for batch N. */
+size_t lc_persist_local_bytes(const lstmcl_model *m, size_t N);
 
 /* Validates forward sizes; the seq_lens values are checked when given. */
 lstmcl_status lc_check_forward_shape(const lstmcl_model *m, size_t T, size_t N);

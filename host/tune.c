@@ -11,15 +11,16 @@
 
 #include "lstmcl.h"
 
-static const char *algos[] = {"gemm", "fused-rows", "fused-cols"};
-#define NALGO 3
+static const char *algos[] = {"gemm", "fused-rows", "fused-cols", "persistent"};
+#define NALGO 4
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: lstmcl-tune [--device SPEC] [--hidden H,H,...] [--batch N,N,...]\n"
             "                   [--steps T] [--repeat R] [--output FILE] [--dry-run]\n"
-            "Times each algorithm (gemm, fused-rows, fused-cols) for every hidden size and\n"
+            "Times each algorithm (gemm, fused-rows, fused-cols, persistent) for every\n"
+            "hidden size and "
             "batch (defaults: --hidden 256,512,1024 --batch 1,4,16,64 --steps 25\n"
             "--repeat 5; the median of R runs after one warm-up run) on one device and\n"
             "writes the fastest per (hidden, batch) to the tuning file: FILE, else\n"
@@ -180,8 +181,8 @@ int main(int argc, char **argv)
     /* Measure with the built-in rules only, not an older tuning file. */
     setenv("LSTMCL_TUNING_FILE", "", 1);
     printf("device: %s (driver %s)\n", info.name, info.driver_version);
-    printf("%8s %6s %12s %12s %12s  %s\n", "hidden", "batch", "gemm ms", "fused-rows ms",
-           "fused-cols ms", "fastest");
+    printf("%8s %6s %12s %12s %12s %12s  %s\n", "hidden", "batch", "gemm ms", "fused-rows ms",
+           "fused-cols ms", "persistent ms", "fastest");
     char (*lines)[600] = calloc(nh * nn, sizeof *lines);
     size_t nlines = 0;
     if (!lines) {

@@ -24,7 +24,10 @@ static const struct {
                      {"gemm", LC_ALGO_GEMM},
                      {"fused", LC_ALGO_FUSED},
                      {"fused-rows", LC_ALGO_FUSED_ROWS},
-                     {"fused-cols", LC_ALGO_FUSED_COLS}};
+                     {"fused-cols", LC_ALGO_FUSED_COLS},
+                     {"persistent", LC_ALGO_PERSISTENT},
+                     {"persistent-rows", LC_ALGO_PERSISTENT_ROWS},
+                     {"persistent-cols", LC_ALGO_PERSISTENT_COLS}};
 
 int lc_algo_from_name(const char *name, lc_algo *algo)
 {

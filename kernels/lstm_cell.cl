@@ -493,6 +493,334 @@ lstm_project_step(const int step, const int T, const int N, __global const float
 }
 #endif
 
+
+#if PERSIST
+/* The persistent kernel: one launch runs every step of a layer, both
+ * directions. Work-group g owns units [g*UPG, (g+1)*UPG) of the NDIR*HID
+ * units (and, with a projection, outputs [g*OPG, ...) of the NDIR*HOUT
+ * outputs) for the whole sequence, so its slice of R stays in its core's
+ * cache (CPUs) or, with R_LOCAL, in local memory (GPUs). Steps are
+ * separated by a device-wide barrier, which is only correct when every
+ * work-group runs at once: the host launches no more groups than the
+ * device has compute units, and every spin is bounded. A group that
+ * gives up sets bar[1]; the others see it at their next barrier and stop,
+ * and the host reruns the pass with the fused step.
+ *
+ * Build options besides the fused kernels': -D PERSIST=1, -D UPG=<units
+ * per group>, -D OPG=<outputs per group> (with HAS_PROJ), -D R_LOCAL=<0|1>
+ * (cols layout only: the group's R slice, HOUT x 4 x UPG floats, is copied
+ * to local memory once).
+ *
+ * Loops that share work among the group's items run the same number of
+ * times in every item and skip the items without work: PoCL 3.1 skipped
+ * the body of `for (u = first + lid; u < end; u += WG_J)` inside this
+ * kernel's step loop when only some items had work (H = 1, projections). */
+#ifndef R_LOCAL
+#define R_LOCAL 0
+#endif
+#if R_LOCAL
+#define WSPACE __local
+#else
+#define WSPACE __global
+#endif
+
+/* Device-wide barrier number k (from 0) of G groups: bar[0] counts
+ * arrivals (zeroed by the host before the launch), bar[1] is set by a group
+ * that gave up after spin_limit polls. Returns nonzero when the kernel must
+ * stop. Every item of the group calls it and polls (the loads are
+ * broadcast within a GPU's wavefront); the group agrees through *stop. */
+inline int grid_sync(volatile __global int *bar, const int k, const int spin_limit,
+                     __local int *stop)
+{
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    if (get_local_id(0) == 0) {
+        *stop = 0;
+        mem_fence(CLK_GLOBAL_MEM_FENCE);
+        atomic_inc(&bar[0]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    const int target = (k + 1) * (int)get_num_groups(0);
+    int spins = 0, arrived = 0, failed = 0;
+    do {
+        arrived = atomic_add(&bar[0], 0) >= target;
+        failed = !arrived && (atomic_add(&bar[1], 0) != 0 || ++spins >= spin_limit);
+    } while (!arrived && !failed);
+    if (failed) {
+        atomic_xchg(&bar[1], 1);
+        *stop = 1;
+    }
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    return *stop;
+}
+
+/* Stages `seqs` vectors of `count` floats, `stride` apart in src, each
+ * zero-padded to `padded` in dst. The loads are volatile: other groups
+ * wrote src, and some GPUs keep non-volatile global loads in a cache that
+ * is not coherent across compute units. */
+inline void stage_shared(__local float *dst, volatile __global const float *src,
+                         const int seqs, const int count, const int stride, const int padded)
+{
+    for (int kb = 0; kb < seqs * padded; kb += WG_J) {
+        const int k = kb + get_local_id(0);
+        if (k >= seqs * padded)
+            continue;
+        const int b = k / padded, e = k % padded;
+        dst[k] = e < count ? src[(long)b * stride + e] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+#if FUSED_ROWS
+/* Unit j's four gate sums (i, f, g, o) against 1, 2 or 4 staged sequences
+ * (HOUT_PAD floats apart), rows layout. */
+inline float4 dot_seq1(__global const float8 *w, __local const float8 *x)
+{
+    const int KB = HOUT_PAD / 8;
+    float8 ai = 0.0f, af = 0.0f, ag = 0.0f, ao = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 hk = x[k];
+        ai = fma(w[k], hk, ai);
+        af = fma(w[KB + k], hk, af);
+        ag = fma(w[2 * KB + k], hk, ag);
+        ao = fma(w[3 * KB + k], hk, ao);
+    }
+    return (float4)(hsum8(ai), hsum8(af), hsum8(ag), hsum8(ao));
+}
+
+inline float8 dot_seq2(__global const float8 *w, __local const float8 *x)
+{
+    const int KB = HOUT_PAD / 8;
+    __local const float8 *x1 = x + KB;
+    float8 i0 = 0.0f, i1 = 0.0f, f0 = 0.0f, f1 = 0.0f, g0 = 0.0f, g1 = 0.0f, o0 = 0.0f,
+           o1 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 wi = w[k], wf = w[KB + k], wg = w[2 * KB + k], wo = w[3 * KB + k];
+        const float8 h0 = x[k], h1 = x1[k];
+        i0 = fma(wi, h0, i0);
+        i1 = fma(wi, h1, i1);
+        f0 = fma(wf, h0, f0);
+        f1 = fma(wf, h1, f1);
+        g0 = fma(wg, h0, g0);
+        g1 = fma(wg, h1, g1);
+        o0 = fma(wo, h0, o0);
+        o1 = fma(wo, h1, o1);
+    }
+    return (float8)(hsum8(i0), hsum8(f0), hsum8(g0), hsum8(o0), hsum8(i1), hsum8(f1),
+                    hsum8(g1), hsum8(o1));
+}
+
+/* Two gates (rows a and b of w) against four sequences. */
+inline float8 dot_pair4(__global const float8 *wa, __global const float8 *wb,
+                        __local const float8 *x)
+{
+    const int KB = HOUT_PAD / 8;
+    __local const float8 *x1 = x + KB, *x2 = x + 2 * KB, *x3 = x + 3 * KB;
+    float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
+           b3 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 u = wa[k], v = wb[k];
+        const float8 h0 = x[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
+        a0 = fma(u, h0, a0);
+        a1 = fma(u, h1, a1);
+        a2 = fma(u, h2, a2);
+        a3 = fma(u, h3, a3);
+        b0 = fma(v, h0, b0);
+        b1 = fma(v, h1, b1);
+        b2 = fma(v, h2, b2);
+        b3 = fma(v, h3, b3);
+    }
+    return (float8)(hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3), hsum8(b0), hsum8(b1),
+                    hsum8(b2), hsum8(b3));
+}
+#else
+/* The same sums, cols layout: gate g of unit j at w[k * ks + g * gs]. */
+inline float4 dot_col(WSPACE const float *w, const long ks, const long gs,
+                      __local const float *x)
+{
+    float ri = 0.0f, rf = 0.0f, rg = 0.0f, ro = 0.0f;
+    for (int k = 0; k < HOUT; k++, w += ks) {
+        const float hk = x[k];
+        ri = fma(w[0], hk, ri);
+        rf = fma(w[gs], hk, rf);
+        rg = fma(w[2 * gs], hk, rg);
+        ro = fma(w[3 * gs], hk, ro);
+    }
+    return (float4)(ri, rf, rg, ro);
+}
+#endif
+
+/* Commits (or holds) sequence n of unit j, direction d, from its gate sums
+ * r; xs is the group's staged h(t-1) of direction d's sequences (a
+ * sequence that has ended keeps its h, copied from there). */
+inline void persist_finish(const int j, const int n, const int d, const int step, const int T,
+                           const int N, const float4 r, __local const float *xs,
+                           __global const float *restrict xw, const long xw_ts,
+                           const long xw_ns, __global const float *restrict bias,
+                           __global const float *restrict peep,
+                           __global const float *restrict actp, const float clip_k,
+                           __global const int *restrict lens, const int has_lens,
+                           __global float *restrict c, __global float *restrict h_next,
+                           __global float *restrict y, const int has_y, const long y_ts,
+                           const long y_ns)
+{
+    if (n >= N)
+        return;
+    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
+    if (t < 0) {
+#if !HAS_PROJ
+        h_next[((long)d * N + n) * HOUT + j] = xs[n * HOUT_PAD + j];
+        if (has_y)
+            y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
+#endif
+        return;
+    }
+    cell_update(j, n, d, t, N, r.x, r.y, r.z, r.w, xw, xw_ts, xw_ns, bias, peep, actp, clip_k,
+                c, h_next, y, has_y, y_ts, y_ns);
+}
+
+/* Preconditions: global size (G * WG_J), local size WG_J, G no more than
+ * the work-groups the device runs at once and G * UPG >= NDIR * HID
+ * (G * OPG >= NDIR * HOUT with HAS_PROJ); per: sequences per work-item
+ * pass (1, 2 or 4; 1 with the cols layout); xs: NDIR * ceil(N / per) * per
+ * * max(HOUT_PAD, HID_PAD) floats of local memory; rl: HOUT * 4 * UPG
+ * floats with R_LOCAL (else 1); h0, h1: the two (NDIR, N, HOUT) state
+ * buffers, h(-1) in h0 and h(T-1) ending in h[T % 2]; hraw: (NDIR, N, HID)
+ * with HAS_PROJ; wp: W_hr as lstm_project_step's; bar: two ints, bar[0]
+ * zeroed; other arguments as lstm_step. */
+__kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
+lstm_persist(const int T, const int N, const int per, __global const float *restrict xw,
+             const long xw_ts, const long xw_ns, __global const float *restrict wr,
+             __global const float *restrict bias, __global const float *restrict peep,
+             __global const float *restrict actp, const float clip_k,
+             __global const int *restrict lens, const int has_lens, __global float *restrict c,
+             __global float *h0, __global float *h1, __global float *hraw,
+             __global const float *restrict wp, __global float *restrict y, const int has_y,
+             const long y_ts, const long y_ns, volatile __global int *bar, const int spin_limit,
+             __local float *xs, __local float *rl)
+{
+    __local int stop;
+    const int g = get_group_id(0), lid = get_local_id(0);
+    const int u0 = g * UPG, u1 = min(u0 + UPG, NDIR * HID);
+    const int NP = (N + per - 1) / per * per; /* sequences staged per direction */
+#if R_LOCAL && !FUSED_ROWS
+    for (int eb = 0; eb < HOUT * 4 * UPG; eb += WG_J) {
+        const int e = eb + lid;
+        if (e >= HOUT * 4 * UPG)
+            break;
+        const int ju = e % UPG, gk = e / UPG, gate = gk % 4, k = gk / 4;
+        const int u = min(u0 + ju, NDIR * HID - 1), d = u / HID, j = u % HID;
+        rl[e] = wr[((long)d * HOUT + k) * 4 * HID + gate * HID + j];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+    int sync = 0;
+    for (int step = 0; step < T; step++) {
+        __global float *h_prev = step % 2 ? h1 : h0;
+        __global float *h_next = step % 2 ? h0 : h1;
+        /* h(t-1) of every sequence of both directions; sequences past N
+         * (padding to a multiple of per) stage zeros, and their sums are
+         * never used. */
+        for (int d = 0; d < NDIR; d++) {
+            stage_shared(xs + d * NP * HOUT_PAD, h_prev + (long)d * N * HOUT, N, HOUT, HOUT,
+                         HOUT_PAD);
+            for (int kb = N * HOUT_PAD; kb < NP * HOUT_PAD; kb += WG_J)
+                if (kb + lid < NP * HOUT_PAD)
+                    xs[d * NP * HOUT_PAD + kb + lid] = 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        __global float *cell_out = HAS_PROJ ? hraw : h_next;
+#define PERSIST_FIN(n, r)                                                                 \
+    persist_finish(j, (n), d, step, T, N, (r), xd, xw, xw_ts, xw_ns, bias, peep, actp,    \
+                   clip_k, lens, has_lens, c, cell_out, y, has_y, y_ts, y_ns)
+        for (int ub = 0; ub < UPG; ub += WG_J) {
+            const int u = u0 + ub + lid;
+            if (u >= u1)
+                continue;
+            const int d = u / HID, j = u % HID;
+            __local const float *xd = xs + d * NP * HOUT_PAD;
+#if FUSED_ROWS
+            __global const float8 *w =
+                (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+            __local const float8 *x8 = (__local const float8 *)xd;
+            const int KB = HOUT_PAD / 8;
+            for (int n = 0; n < N; n += per) {
+                if (per == 4) {
+                    const float8 a = dot_pair4(w, w + KB, x8 + n * KB);
+                    const float8 b = dot_pair4(w + 2 * KB, w + 3 * KB, x8 + n * KB);
+                    PERSIST_FIN(n, (float4)(a.s0, a.s4, b.s0, b.s4));
+                    PERSIST_FIN(n + 1, (float4)(a.s1, a.s5, b.s1, b.s5));
+                    PERSIST_FIN(n + 2, (float4)(a.s2, a.s6, b.s2, b.s6));
+                    PERSIST_FIN(n + 3, (float4)(a.s3, a.s7, b.s3, b.s7));
+                } else if (per == 2) {
+                    const float8 s = dot_seq2(w, x8 + n * KB);
+                    PERSIST_FIN(n, s.lo);
+                    PERSIST_FIN(n + 1, s.hi);
+                } else {
+                    PERSIST_FIN(n, dot_seq1(w, x8 + n * KB));
+                }
+            }
+#else
+#if R_LOCAL
+            __local const float *w = rl + (u - u0);
+            const long ks = 4 * UPG, gs = UPG;
+#else
+            __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
+            const long ks = 4 * HID, gs = HID;
+#endif
+            for (int n = 0; n < N; n++)
+                PERSIST_FIN(n, dot_col(w, ks, gs, xd + n * HOUT_PAD));
+#endif
+        }
+#undef PERSIST_FIN
+        if (grid_sync(bar, sync++, spin_limit, &stop))
+            return;
+#if HAS_PROJ
+        /* h = h_raw W_hr^T for this group's outputs, then commit. */
+        for (int d = 0; d < NDIR; d++)
+            stage_shared(xs + d * N * HID_PAD, hraw + (long)d * N * HID, N, HID, HID, HID_PAD);
+        const int v0 = g * OPG, v1 = min(v0 + OPG, NDIR * HOUT);
+        for (int vb = 0; vb < OPG; vb += WG_J) {
+            const int v = v0 + vb + lid;
+            if (v >= v1)
+                continue;
+            const int d = v / HOUT, j = v % HOUT;
+            for (int n = 0; n < N; n++) {
+                const long hidx = ((long)d * N + n) * HOUT + j;
+                const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
+                if (t < 0) {
+                    h_next[hidx] = h_prev[hidx];
+                    if (has_y)
+                        y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
+                    continue;
+                }
+                __local const float *hr = xs + (d * N + n) * HID_PAD;
+#if FUSED_ROWS
+                __global const float8 *w =
+                    (__global const float8 *)(wp + ((long)d * HOUT + j) * HID_PAD);
+                __local const float8 *hr8 = (__local const float8 *)hr;
+                float8 acc = 0.0f;
+                for (int k = 0; k < HID_PAD / 8; k++)
+                    acc = fma(w[k], hr8[k], acc);
+                const float val = hsum8(acc);
+#else
+                __global const float *w = wp + (long)d * HID * HOUT + j;
+                float val = 0.0f;
+                for (int k = 0; k < HID; k++, w += HOUT)
+                    val = fma(*w, hr[k], val);
+#endif
+                h_next[hidx] = val;
+                if (has_y)
+                    y[t * y_ts + n * y_ns + d * HOUT + j] = val;
+            }
+        }
+        if (grid_sync(bar, sync++, spin_limit, &stop))
+            return;
+#endif
+    }
+}
+#endif /* PERSIST */
+
 #endif /* FUSED */
 
 /* Finishes a step of a projected LSTM: hp = h_raw W_hr^T was computed by a

@@ -3,6 +3,7 @@
  * sequence and saturating inputs. Skips when no OpenCL device exists.
  * A failure prints its seed and configuration; LSTMCL_TEST_SEED reruns the
  * random part from another seed. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,6 +201,17 @@ static void run_case(const tcase *c, uint64_t seed)
     if (st != LSTMCL_SUCCESS)
         fprintf(stderr, "forward failed: %s\n  %s\n", lstmcl_thread_last_error(), desc_text);
     assert_int_equal(st, LSTMCL_SUCCESS);
+    /* A forced persistent kernel must have run to the end, not have given
+     * way to the fused step (which would leave it untested). */
+    const char *forced = getenv("LSTMCL_ALGO");
+    if (forced && strncmp(forced, "persistent", 10) == 0) {
+        const char *ran = lstmcl_model_algorithm(m, c->N);
+        if (!ran || strcmp(ran, "persistent") != 0)
+            fprintf(stderr, "persistent kernel not used (%s)\n  %s\n", ran ? ran : "?",
+                    desc_text);
+        assert_non_null(ran);
+        assert_string_equal(ran, "persistent");
+    }
     a.y = y[1];
     a.hn = hn[1];
     a.cn = cn[1];
@@ -554,6 +566,67 @@ static void test_forward_cl(void **state)
         free(pool[i]);
 }
 
+/* The persistent kernel with more work-groups than the device runs at
+ * once: the groups that run wait at the first device-wide barrier for one
+ * that never starts. The pass must still finish (each wait is bounded),
+ * with the right numbers (it is run again with the fused step), and the
+ * model must stop using the persistent kernel. On PoCL's CPU device, whose
+ * worker threads are its compute units, one group more than the compute
+ * units can never start; other devices may fit it, so there only the
+ * numbers are checked. */
+static void test_persist_gives_up(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    lstmcl_device_info info;
+    assert_int_equal(lstmcl_context_device_info(g_ctx, &info), LSTMCL_SUCCESS);
+    char *old_algo = getenv("LSTMCL_ALGO") ? strdup(getenv("LSTMCL_ALGO")) : NULL;
+    char groups[32];
+    snprintf(groups, sizeof groups, "%u", info.compute_units + 1);
+    setenv("LSTMCL_ALGO", "persistent", 1);
+    setenv("LSTMCL_PERSIST_GROUPS", groups, 1);
+    const size_t I = 5, H = 24, T = 4, N = 2;
+    tu_rng r = {901};
+    lstmcl_model_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.input_size = I;
+    desc.hidden_size = H;
+    desc.num_layers = 1;
+    desc.direction = LSTMCL_FORWARD;
+    desc.no_bias = 1;
+    float *pool[8];
+    size_t npool = 0;
+    lstmcl_layer_weights lw[1];
+    memset(lw, 0, sizeof lw);
+    rand_tensor(&r, &lw[0].input_weights[0], 4 * H, I, 0.5f, pool, &npool);
+    rand_tensor(&r, &lw[0].recurrent_weights[0], 4 * H, H, 0.5f, pool, &npool);
+    lstmcl_model *m = NULL;
+    lstmcl_status st = lstmcl_model_create(g_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &m);
+    unsetenv("LSTMCL_PERSIST_GROUPS");
+    if (old_algo)
+        setenv("LSTMCL_ALGO", old_algo, 1);
+    else
+        unsetenv("LSTMCL_ALGO");
+    free(old_algo);
+    assert_int_equal(st, LSTMCL_SUCCESS);
+    assert_string_equal(lstmcl_model_algorithm(m, N), "persistent");
+    float x[4 * 2 * 5], y_dev[4 * 2 * 24], y_ref[4 * 2 * 24];
+    tu_fill(&r, x, sizeof x / sizeof x[0], -1.0f, 1.0f);
+    for (size_t i = 0; i < sizeof y_dev / sizeof y_dev[0]; i++)
+        y_dev[i] = NAN;
+    lstmcl_forward_args a = {T, N, 0, x, NULL, NULL, NULL, y_dev, NULL, NULL};
+    assert_int_equal(lstmcl_forward(m, &a), LSTMCL_SUCCESS);
+    a.y = y_ref;
+    assert_int_equal(lstmcl_forward_reference(m, &a), LSTMCL_SUCCESS);
+    for (size_t i = 0; i < sizeof y_dev / sizeof y_dev[0]; i++)
+        assert_true(fabsf(y_dev[i] - y_ref[i]) < 1e-5f);
+    if (info.type & CL_DEVICE_TYPE_CPU)
+        assert_string_equal(lstmcl_model_algorithm(m, N), "fused-rows");
+    lstmcl_model_destroy(m);
+    for (size_t i = 0; i < npool; i++)
+        free(pool[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_workspace_reuse),
         cmocka_unit_test(test_forward_cl),
+        cmocka_unit_test(test_persist_gives_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
