@@ -345,10 +345,17 @@ LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl
 /* The algorithm a forward pass of `batch` sequences runs: "reference" on
  * the CPU reference context; on a device "gemm" (a CLBlast SGEMM per step
  * and direction, then the elementwise kernel), "fused-rows" or "fused-cols"
- * (one kernel per step; weight layouts for CPUs and GPUs). Chosen by device
- * and shape; the environment variable LSTMCL_ALGO (auto, gemm, fused,
- * fused-rows, fused-cols), read when a model is created, forces one.
- * Static storage; NULL for a NULL model. */
+ * (one kernel per step; weight layouts for CPUs and GPUs) or "persistent"
+ * (one kernel per layer whose work-groups, no more than the device's
+ * compute units, meet at a device-wide barrier between steps). Chosen by
+ * device and shape; the environment variable LSTMCL_ALGO (auto, gemm, fused,
+ * fused-rows, fused-cols, persistent, persistent-rows, persistent-cols),
+ * read when a model is created, forces one. When the persistent kernel's
+ * work-groups turn out not to run at once (the device is shared, or runs
+ * fewer groups at a time than it reports), its bounded wait gives up, the
+ * pass is run again with the fused step, and the model keeps the fused step
+ * from then on; this function then says so. Static storage; NULL for a NULL
+ * model. */
 LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t batch);
 
 /* 1 when the model's kernels were loaded from the program cache on disk
@@ -426,8 +433,10 @@ typedef struct lstmcl_forward_cl_args {
  * when *done (if not NULL) completes; *done is then a new event owned by the
  * caller (clReleaseEvent). The buffers stay owned by the caller and must stay
  * alive until the work has finished. seq_lens values are checked on the
- * device side only by clamping, so pass lengths in 1..T. Device contexts
- * only. */
+ * device side only by clamping, so pass lengths in 1..T. When the model
+ * runs the persistent kernel (lstmcl_model_algorithm), the call waits for
+ * the queue to finish before it returns, to know whether the pass must be
+ * run again with the fused step. Device contexts only. */
 LSTMCL_API lstmcl_status lstmcl_forward_cl(lstmcl_model *model, const lstmcl_forward_cl_args *args,
                                 cl_event *done);
 

@@ -1,6 +1,7 @@
-/* lstmcl: the per-step LSTM kernels: the elementwise cell update after a
- * GEMM (lstm_cell, lstm_project) and the fused step (lstm_step, lstm_step2,
- * lstm_step4, lstm_project_step).
+/* lstmcl: the LSTM step kernels: the elementwise cell update after a GEMM
+ * (lstm_cell, lstm_project), the fused step (lstm_step, lstm_step2,
+ * lstm_step4, lstm_project_step) and the persistent kernel that runs all
+ * steps of a layer in one launch (lstm_persist; its options there).
  *
  * Build options (all required unless marked optional):
  *   -D HID=<H>        hidden size
@@ -13,6 +14,7 @@
  *   -D WG_J=<n> (optional, default 64): work-group size of the fused kernels
  *   -D FUSED_ROWS=<0|1> (optional, default 0): weight layout of the fused
  *      kernels (see lstm_step)
+ *   -D PERSIST=<0|1> (optional, default 0): build lstm_persist
  *   -D FUSED=<0|1>, MULTI=<0|1> (optional, default 1): build the fused
  *      kernels, and those for 2 and 4 sequences per work-item; off when
  *      their local arrays would not fit the device (some compilers reject
