@@ -248,6 +248,70 @@ inline void stage_seqs(__local float *dst, __global const float *h_prev, const i
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
+#if FUSED_ROWS
+/* Unit j's four gate sums (i, f, g, o) against 1, 2 or 4 staged sequences
+ * (HOUT_PAD floats apart), rows layout. */
+inline float4 dot_seq1(__global const float8 *w, __local const float8 *x)
+{
+    const int KB = HOUT_PAD / 8;
+    float8 ai = 0.0f, af = 0.0f, ag = 0.0f, ao = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 hk = x[k];
+        ai = fma(w[k], hk, ai);
+        af = fma(w[KB + k], hk, af);
+        ag = fma(w[2 * KB + k], hk, ag);
+        ao = fma(w[3 * KB + k], hk, ao);
+    }
+    return (float4)(hsum8(ai), hsum8(af), hsum8(ag), hsum8(ao));
+}
+
+inline float8 dot_seq2(__global const float8 *w, __local const float8 *x)
+{
+    const int KB = HOUT_PAD / 8;
+    __local const float8 *x1 = x + KB;
+    float8 i0 = 0.0f, i1 = 0.0f, f0 = 0.0f, f1 = 0.0f, g0 = 0.0f, g1 = 0.0f, o0 = 0.0f,
+           o1 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 wi = w[k], wf = w[KB + k], wg = w[2 * KB + k], wo = w[3 * KB + k];
+        const float8 h0 = x[k], h1 = x1[k];
+        i0 = fma(wi, h0, i0);
+        i1 = fma(wi, h1, i1);
+        f0 = fma(wf, h0, f0);
+        f1 = fma(wf, h1, f1);
+        g0 = fma(wg, h0, g0);
+        g1 = fma(wg, h1, g1);
+        o0 = fma(wo, h0, o0);
+        o1 = fma(wo, h1, o1);
+    }
+    return (float8)(hsum8(i0), hsum8(f0), hsum8(g0), hsum8(o0), hsum8(i1), hsum8(f1),
+                    hsum8(g1), hsum8(o1));
+}
+
+/* Two gates (rows a and b of w) against four sequences. */
+inline float8 dot_pair4(__global const float8 *wa, __global const float8 *wb,
+                        __local const float8 *x)
+{
+    const int KB = HOUT_PAD / 8;
+    __local const float8 *x1 = x + KB, *x2 = x + 2 * KB, *x3 = x + 3 * KB;
+    float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
+           b3 = 0.0f;
+    for (int k = 0; k < KB; k++) {
+        const float8 u = wa[k], v = wb[k];
+        const float8 h0 = x[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
+        a0 = fma(u, h0, a0);
+        a1 = fma(u, h1, a1);
+        a2 = fma(u, h2, a2);
+        a3 = fma(u, h3, a3);
+        b0 = fma(v, h0, b0);
+        b1 = fma(v, h1, b1);
+        b2 = fma(v, h2, b2);
+        b3 = fma(v, h3, b3);
+    }
+    return (float8)(hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3), hsum8(b0), hsum8(b1),
+                    hsum8(b2), hsum8(b3));
+}
+#endif
+
 /* The fused step: one launch computes, for every (unit j, sequence n,
  * direction d), the recurrent products of unit j's four gates and its cell
  * update, with h(t-1) of the work-group's sequence staged in local memory.
@@ -286,16 +350,9 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
         return;
     }
 #if FUSED_ROWS
-    __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
-    float8 ai = 0.0f, af = 0.0f, ag = 0.0f, ao = 0.0f;
-    for (int k = 0; k < HOUT_PAD / 8; k++) {
-        const float8 hk = hs8[k];
-        ai = fma(w[k], hk, ai);
-        af = fma(w[HOUT_PAD / 8 + k], hk, af);
-        ag = fma(w[2 * (HOUT_PAD / 8) + k], hk, ag);
-        ao = fma(w[3 * (HOUT_PAD / 8) + k], hk, ao);
-    }
-    const float ri = hsum8(ai), rf = hsum8(af), rg = hsum8(ag), ro = hsum8(ao);
+    const float4 r =
+        dot_seq1((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD), hs8);
+    const float ri = r.x, rf = r.y, rg = r.z, ro = r.w;
 #else
     __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
     float ri = 0.0f, rf = 0.0f, rg = 0.0f, ro = 0.0f;
@@ -353,33 +410,16 @@ lstm_step2(const int step, const int T, const int N, __global const float *restr
     const int j = get_global_id(0);
     const int n0 = get_global_id(1) * 2;
     const int d = get_global_id(2);
-    const int KB = HOUT_PAD / 8;
     __local float8 hs8[2 * (HOUT_PAD / 8)];
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 2);
     if (j >= HID)
         return;
-    __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
-    __local const float8 *x0 = hs8, *x1 = hs8 + KB;
-    float8 i0 = 0.0f, i1 = 0.0f, f0 = 0.0f, f1 = 0.0f, g0 = 0.0f, g1 = 0.0f, o0 = 0.0f,
-           o1 = 0.0f;
-    for (int k = 0; k < KB; k++) {
-        const float8 wi = w[k], wf = w[KB + k], wg = w[2 * KB + k], wo = w[3 * KB + k];
-        const float8 h0 = x0[k], h1 = x1[k];
-        i0 = fma(wi, h0, i0);
-        i1 = fma(wi, h1, i1);
-        f0 = fma(wf, h0, f0);
-        f1 = fma(wf, h1, f1);
-        g0 = fma(wg, h0, g0);
-        g1 = fma(wg, h1, g1);
-        o0 = fma(wo, h0, o0);
-        o1 = fma(wo, h1, o1);
-    }
-    finish_seq(j, n0, d, step, T, N, hsum8(i0), hsum8(f0), hsum8(g0), hsum8(o0), xw, xw_ts,
-               xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y,
-               y_ts, y_ns);
-    finish_seq(j, n0 + 1, d, step, T, N, hsum8(i1), hsum8(f1), hsum8(g1), hsum8(o1), xw, xw_ts,
-               xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y,
-               y_ts, y_ns);
+    const float8 r =
+        dot_seq2((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD), hs8);
+    finish_seq(j, n0, d, step, T, N, r.s0, r.s1, r.s2, r.s3, xw, xw_ts, xw_ns, bias, peep, actp,
+               clip_k, lens, has_lens, c, h_prev, h_next, y, has_y, y_ts, y_ns);
+    finish_seq(j, n0 + 1, d, step, T, N, r.s4, r.s5, r.s6, r.s7, xw, xw_ts, xw_ns, bias, peep,
+               actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y, y_ts, y_ns);
 }
 
 /* lstm_step for four sequences per work-item (rows layout): each weight is
@@ -573,69 +613,7 @@ inline void stage_shared(__local float *dst, volatile __global const float *src,
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
-#if FUSED_ROWS
-/* Unit j's four gate sums (i, f, g, o) against 1, 2 or 4 staged sequences
- * (HOUT_PAD floats apart), rows layout. */
-inline float4 dot_seq1(__global const float8 *w, __local const float8 *x)
-{
-    const int KB = HOUT_PAD / 8;
-    float8 ai = 0.0f, af = 0.0f, ag = 0.0f, ao = 0.0f;
-    for (int k = 0; k < KB; k++) {
-        const float8 hk = x[k];
-        ai = fma(w[k], hk, ai);
-        af = fma(w[KB + k], hk, af);
-        ag = fma(w[2 * KB + k], hk, ag);
-        ao = fma(w[3 * KB + k], hk, ao);
-    }
-    return (float4)(hsum8(ai), hsum8(af), hsum8(ag), hsum8(ao));
-}
-
-inline float8 dot_seq2(__global const float8 *w, __local const float8 *x)
-{
-    const int KB = HOUT_PAD / 8;
-    __local const float8 *x1 = x + KB;
-    float8 i0 = 0.0f, i1 = 0.0f, f0 = 0.0f, f1 = 0.0f, g0 = 0.0f, g1 = 0.0f, o0 = 0.0f,
-           o1 = 0.0f;
-    for (int k = 0; k < KB; k++) {
-        const float8 wi = w[k], wf = w[KB + k], wg = w[2 * KB + k], wo = w[3 * KB + k];
-        const float8 h0 = x[k], h1 = x1[k];
-        i0 = fma(wi, h0, i0);
-        i1 = fma(wi, h1, i1);
-        f0 = fma(wf, h0, f0);
-        f1 = fma(wf, h1, f1);
-        g0 = fma(wg, h0, g0);
-        g1 = fma(wg, h1, g1);
-        o0 = fma(wo, h0, o0);
-        o1 = fma(wo, h1, o1);
-    }
-    return (float8)(hsum8(i0), hsum8(f0), hsum8(g0), hsum8(o0), hsum8(i1), hsum8(f1),
-                    hsum8(g1), hsum8(o1));
-}
-
-/* Two gates (rows a and b of w) against four sequences. */
-inline float8 dot_pair4(__global const float8 *wa, __global const float8 *wb,
-                        __local const float8 *x)
-{
-    const int KB = HOUT_PAD / 8;
-    __local const float8 *x1 = x + KB, *x2 = x + 2 * KB, *x3 = x + 3 * KB;
-    float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
-           b3 = 0.0f;
-    for (int k = 0; k < KB; k++) {
-        const float8 u = wa[k], v = wb[k];
-        const float8 h0 = x[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
-        a0 = fma(u, h0, a0);
-        a1 = fma(u, h1, a1);
-        a2 = fma(u, h2, a2);
-        a3 = fma(u, h3, a3);
-        b0 = fma(v, h0, b0);
-        b1 = fma(v, h1, b1);
-        b2 = fma(v, h2, b2);
-        b3 = fma(v, h3, b3);
-    }
-    return (float8)(hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3), hsum8(b0), hsum8(b1),
-                    hsum8(b2), hsum8(b3));
-}
-#else
+#if !FUSED_ROWS
 /* The same sums, cols layout: gate g of unit j at w[k * ks + g * gs]. */
 inline float4 dot_col(WSPACE const float *w, const long ks, const long gs,
                       __local const float *x)
