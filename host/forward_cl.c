@@ -180,8 +180,11 @@ size_t lc_persist_local_bytes(const lstmcl_model *m, size_t N)
     size_t widest = (m->Hout + 7) / 8 * 8;
     if (m->P && (m->H + 7) / 8 * 8 > widest)
         widest = (m->H + 7) / 8 * 8;
+    /* The rows layout also keeps a chunk's gate sums, 4 per sequence and
+     * work-item, for the cell updates that follow 8 units at a time. */
+    size_t per_seq = m->D * widest + (m->fused_rows ? 4 * m->wg_j : 0);
     size_t bytes = 0, rl = m->persist_r_local ? m->Hout * 4 * m->persist_upg : 1;
-    if (!lc_mul(m->D * np, widest, &bytes) || !lc_add(bytes, rl, &bytes) ||
+    if (!lc_mul(np, per_seq, &bytes) || !lc_add(bytes, rl, &bytes) ||
         !lc_mul(bytes, sizeof(float), &bytes))
         return (size_t)-1;
     return bytes;
@@ -231,13 +234,16 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     if (st != LSTMCL_SUCCESS)
         return st;
     /* The fused kernels stage one sequence's h (Hout floats, and H for the
-     * projection) in local memory, with work-groups of wg_j items. */
+     * projection) in local memory, with work-groups of wg_j items; the rows
+     * layout adds the group's gate sums (4 floats per item and sequence). */
     m->wg_j = 64;
     while (m->wg_j > ctx->info.max_work_group_size)
         m->wg_j /= 2;
     size_t widest = m->P && H > m->Hout ? H : m->Hout;
     size_t staged = (widest + 7) / 8 * 8 * sizeof(float);
-    m->fused_ok = m->forced_algo != LC_ALGO_GEMM && staged + 1024 <= ctx->info.local_mem_bytes;
+    size_t sums = 4 * m->wg_j * sizeof(float);
+    m->fused_ok = m->forced_algo != LC_ALGO_GEMM &&
+                  staged + sums + 1024 <= ctx->info.local_mem_bytes;
     /* The fused layout: forced, else the one the tuning file measured
      * fastest for this hidden size, else by device type. */
     lc_algo layout = m->forced_algo;
@@ -252,12 +258,13 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
                     (layout != LC_ALGO_FUSED_COLS && layout != LC_ALGO_PERSISTENT_COLS &&
                      (ctx->info.type & CL_DEVICE_TYPE_CPU));
     m->step4_ok = m->fused_ok && m->fused_rows &&
-                  4 * ((m->Hout + 7) / 8 * 8) * sizeof(float) + 1024 <= ctx->info.local_mem_bytes;
+                  4 * ((m->Hout + 7) / 8 * 8 * sizeof(float) + sums) + 1024 <=
+                      ctx->info.local_mem_bytes;
     if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
         return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
                        "LSTMCL_ALGO=%s: the fused step needs %zu bytes of local memory, "
                        "the device has %llu",
-                       getenv("LSTMCL_ALGO"), staged + 1024,
+                       getenv("LSTMCL_ALGO"), staged + sums + 1024,
                        (unsigned long long)ctx->info.local_mem_bytes);
     st = lc_persist_init(m);
     if (st != LSTMCL_SUCCESS)

@@ -33,39 +33,43 @@
 #define ACT_SOFTSIGN 10
 #define ACT_SOFTPLUS 11
 
-/* `kind` is a build-time constant at every call site, so the switch folds.
- * Every branch stays finite for finite x: no exp of a large positive value. */
-inline float act(const int kind, const float x, const float alpha, const float beta)
-{
-    switch (kind) {
-    case ACT_SIGMOID: {
-        float e = exp(-fabs(x));
-        return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+/* act(kind, x, alpha, beta) for float, act8 for float8 (defined from one
+ * text so that both compute the same thing). `kind` is a build-time
+ * constant at every call site, so the switch folds. Every branch stays
+ * finite for finite x: no exp of a large positive value. */
+#define LC_DEFINE_ACT(NAME, T)                                                            \
+    inline T NAME(const int kind, const T x, const float alpha, const float beta)        \
+    {                                                                                     \
+        switch (kind) {                                                                   \
+        case ACT_SIGMOID: {                                                               \
+            const T e = exp(-fabs(x));                                                    \
+            return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);                        \
+        }                                                                                 \
+        case ACT_TANH:                                                                    \
+            return tanh(x);                                                               \
+        case ACT_RELU:                                                                    \
+            return fmax(x, 0.0f);                                                         \
+        case ACT_HARD_SIGMOID:                                                            \
+            return clamp(alpha * x + beta, 0.0f, 1.0f);                                   \
+        case ACT_LEAKY_RELU:                                                              \
+            return x >= 0.0f ? x : alpha * x;                                             \
+        case ACT_THRESHOLDED_RELU:                                                        \
+            return x > alpha ? x : (T)(0.0f);                                             \
+        case ACT_SCALED_TANH:                                                             \
+            return alpha * tanh(beta * x);                                                \
+        case ACT_AFFINE:                                                                  \
+            return alpha * x + beta;                                                      \
+        case ACT_ELU:                                                                     \
+            return x >= 0.0f ? x : alpha * (exp(x) - 1.0f);                               \
+        case ACT_SOFTSIGN:                                                                \
+            return x / (1.0f + fabs(x));                                                  \
+        case ACT_SOFTPLUS:                                                                \
+            return fmax(x, 0.0f) + log1p(exp(-fabs(x)));                                  \
+        default:                                                                          \
+            return (T)(NAN);                                                              \
+        }                                                                                 \
     }
-    case ACT_TANH:
-        return tanh(x);
-    case ACT_RELU:
-        return fmax(x, 0.0f);
-    case ACT_HARD_SIGMOID:
-        return clamp(alpha * x + beta, 0.0f, 1.0f);
-    case ACT_LEAKY_RELU:
-        return x >= 0.0f ? x : alpha * x;
-    case ACT_THRESHOLDED_RELU:
-        return x > alpha ? x : 0.0f;
-    case ACT_SCALED_TANH:
-        return alpha * tanh(beta * x);
-    case ACT_AFFINE:
-        return alpha * x + beta;
-    case ACT_ELU:
-        return x >= 0.0f ? x : alpha * (exp(x) - 1.0f);
-    case ACT_SOFTSIGN:
-        return x / (1.0f + fabs(x));
-    case ACT_SOFTPLUS:
-        return fmax(x, 0.0f) + log1p(exp(-fabs(x)));
-    default:
-        return NAN;
-    }
-}
+LC_DEFINE_ACT(act, float)
 
 #if HAS_CLIP
 #define CLIP(v, k) clamp((v), -(k), (k))
@@ -92,59 +96,62 @@ inline int time_of(int d, int step, int len)
 /* The cell update of unit j of sequence n, direction d, at time t, given
  * the four gates' summed products r* = h(t-1) R^T (without input
  * projection and bias, which are added here). Writes c, the new hidden
- * value (raw, before a projection, when HAS_PROJ) and y. */
-inline void cell_update(const int j, const int n, const int d, const int t, const int N,
-                        const float ri, const float rf, const float rg, const float ro,
-                        __global const float *restrict xw, const long xw_ts, const long xw_ns,
-                        __global const float *restrict bias, __global const float *restrict peep,
-                        __global const float *restrict actp, const float clip_k,
-                        __global float *restrict c, __global float *restrict h_next,
-                        __global float *restrict y, const int has_y, const long y_ts,
-                        const long y_ns)
-{
-    const long sidx = ((long)d * N + n) * HID + j;
-    __global const float *gx = xw + t * xw_ts + n * xw_ns + (long)d * 4 * HID;
-    __global const float *b = bias + (long)d * 4 * HID;
-    float zi = gx[j] + ri + b[j];
-    float zf = gx[HID + j] + rf + b[HID + j];
-    float zg = gx[2 * HID + j] + rg + b[2 * HID + j];
-    float zo = gx[3 * HID + j] + ro + b[3 * HID + j];
-    const float c_prev = c[sidx];
-#if PEEPHOLE
-    __global const float *p = peep + (long)d * 3 * HID;
-    zi += p[j] * c_prev;
-    zf += p[HID + j] * c_prev;
-#endif
-    __global const float *ap = actp + d * 6;
-    const int kf = d == 0 ? ACT_F0 : ACT_F1;
-    const int kg = d == 0 ? ACT_G0 : ACT_G1;
-    const int kh = d == 0 ? ACT_H0 : ACT_H1;
-    const float ig = act(kf, CLIP(zi, clip_k), ap[0], ap[1]);
-#if INPUT_FORGET
-    const float fg = 1.0f - ig;
-#else
-    const float fg = act(kf, CLIP(zf, clip_k), ap[0], ap[1]);
-#endif
-    const float gg = act(kg, CLIP(zg, clip_k), ap[2], ap[3]);
-    const float cn = fg * c_prev + ig * gg;
-#if PEEPHOLE
-    zo += p[2 * HID + j] * cn;
-#endif
-    const float og = act(kf, CLIP(zo, clip_k), ap[0], ap[1]);
-#if HAS_CLIP && CLIP_CELL
-    const float h = og * act(kh, CLIP(cn, clip_k), ap[4], ap[5]);
-#else
-    const float h = og * act(kh, cn, ap[4], ap[5]);
-#endif
-    c[sidx] = cn;
-#if HAS_PROJ
-    h_next[sidx] = h; /* raw hidden state, projected before it is committed */
-#else
-    h_next[((long)d * N + n) * HOUT + j] = h;
-    if (has_y)
-        y[t * y_ts + n * y_ns + d * HOUT + j] = h;
-#endif
-}
+ * value (raw, before a projection, when HAS_PROJ) and y.
+ * cell_update does one unit; cell_update8 (rows layout) units j .. j+7 of
+ * one direction, with float8 arithmetic. Both come from one text, with
+ * LD/ST loading and storing a T; the build options are tested with `if`
+ * there, which the compiler folds. */
+#define LC_LD1(p) (*(p))
+#define LC_ST1(p, v) (*(p) = (v))
+#define LC_LD8(p) vload8(0, (p))
+#define LC_ST8(p, v) vstore8((v), 0, (p))
+#define LC_DEFINE_CELL(NAME, T, ACT, LD, ST)                                              \
+    inline void NAME(const int j, const int n, const int d, const int t, const int N,     \
+                     const T ri, const T rf, const T rg, const T ro,                      \
+                     __global const float *restrict xw, const long xw_ts,                 \
+                     const long xw_ns, __global const float *restrict bias,               \
+                     __global const float *restrict peep,                                 \
+                     __global const float *restrict actp, const float clip_k,             \
+                     __global float *restrict c, __global float *restrict h_next,         \
+                     __global float *restrict y, const int has_y, const long y_ts,        \
+                     const long y_ns)                                                     \
+    {                                                                                     \
+        const long sidx = ((long)d * N + n) * HID + j;                                    \
+        __global const float *gx = xw + t * xw_ts + n * xw_ns + (long)d * 4 * HID + j;    \
+        __global const float *b = bias + (long)d * 4 * HID + j;                           \
+        __global const float *p = peep + (long)d * 3 * HID + j;                           \
+        T zi = LD(gx) + ri + LD(b);                                                       \
+        T zf = LD(gx + HID) + rf + LD(b + HID);                                           \
+        const T zg = LD(gx + 2 * HID) + rg + LD(b + 2 * HID);                             \
+        T zo = LD(gx + 3 * HID) + ro + LD(b + 3 * HID);                                   \
+        const T c_prev = LD(c + sidx);                                                    \
+        if (PEEPHOLE) {                                                                   \
+            zi += LD(p) * c_prev;                                                         \
+            zf += LD(p + HID) * c_prev;                                                   \
+        }                                                                                 \
+        __global const float *ap = actp + d * 6;                                          \
+        const int kf = d == 0 ? ACT_F0 : ACT_F1;                                          \
+        const int kg = d == 0 ? ACT_G0 : ACT_G1;                                          \
+        const int kh = d == 0 ? ACT_H0 : ACT_H1;                                          \
+        const T ig = ACT(kf, CLIP(zi, clip_k), ap[0], ap[1]);                             \
+        const T fg = INPUT_FORGET ? 1.0f - ig : ACT(kf, CLIP(zf, clip_k), ap[0], ap[1]);  \
+        const T gg = ACT(kg, CLIP(zg, clip_k), ap[2], ap[3]);                             \
+        const T cn = fg * c_prev + ig * gg;                                               \
+        if (PEEPHOLE)                                                                     \
+            zo += LD(p + 2 * HID) * cn;                                                   \
+        const T og = ACT(kf, CLIP(zo, clip_k), ap[0], ap[1]);                             \
+        const T h = og * ACT(kh, HAS_CLIP && CLIP_CELL ? CLIP(cn, clip_k) : cn, ap[4],    \
+                             ap[5]);                                                      \
+        ST(c + sidx, cn);                                                                 \
+        if (HAS_PROJ) {                                                                   \
+            ST(h_next + sidx, h); /* raw hidden state, projected before it is committed */ \
+        } else {                                                                          \
+            ST(h_next + ((long)d * N + n) * HOUT + j, h);                                 \
+            if (has_y)                                                                    \
+                ST(y + t * y_ts + n * y_ns + d * HOUT + j, h);                            \
+        }                                                                                 \
+    }
+LC_DEFINE_CELL(cell_update, float, act, LC_LD1, LC_ST1)
 
 /* A sequence that has ended keeps its state and gets zeros in y (at row
  * `step`, so that every row past its length is written once). */
@@ -249,6 +256,9 @@ inline void stage_seqs(__local float *dst, __global const float *h_prev, const i
 }
 
 #if FUSED_ROWS
+LC_DEFINE_ACT(act8, float8)
+LC_DEFINE_CELL(cell_update8, float8, act8, LC_LD8, LC_ST8)
+
 /* Unit j's four gate sums (i, f, g, o) against 1, 2 or 4 staged sequences
  * (HOUT_PAD floats apart), rows layout. */
 inline float4 dot_seq1(__global const float8 *w, __local const float8 *x)
@@ -312,6 +322,95 @@ inline float8 dot_pair4(__global const float8 *wa, __global const float8 *wb,
 }
 #endif
 
+/* Commits (or holds) sequence n of unit j, direction d, from its gate sums
+ * (i, f, g, o); hs is sequence n's staged h(t-1) of direction d (a
+ * sequence that has ended keeps its h, copied from there). finish_cell
+ * does one unit, finish_cell8 (rows layout) units j .. j+7. */
+#define LC_DEFINE_FINISH(NAME, T, CELL, LD, ST)                                            \
+    inline void NAME(const int j, const int n, const int d, const int step, const int T_,  \
+                     const int N, const T ri, const T rf, const T rg, const T ro,          \
+                     __local const float *hs, __global const float *restrict xw,          \
+                     const long xw_ts, const long xw_ns, __global const float *restrict bias, \
+                     __global const float *restrict peep,                                 \
+                     __global const float *restrict actp, const float clip_k,             \
+                     __global const int *restrict lens, const int has_lens,               \
+                     __global float *restrict c, __global float *restrict h_next,         \
+                     __global float *restrict y, const int has_y, const long y_ts,        \
+                     const long y_ns)                                                     \
+    {                                                                                     \
+        if (n >= N)                                                                       \
+            return;                                                                       \
+        const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T_));                \
+        if (t >= 0) {                                                                     \
+            CELL(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, \
+                 c, h_next, y, has_y, y_ts, y_ns);                                        \
+        } else if (!HAS_PROJ) {                                                           \
+            ST(h_next + ((long)d * N + n) * HOUT + j, LD(hs + j));                        \
+            if (has_y)                                                                    \
+                ST(y + step * y_ts + n * y_ns + d * HOUT + j, (T)(0.0f));                 \
+        }                                                                                 \
+    }
+LC_DEFINE_FINISH(finish_cell, float, cell_update, LC_LD1, LC_ST1)
+
+#if FUSED_ROWS
+LC_DEFINE_FINISH(finish_cell8, float8, cell_update8, LC_LD8, LC_ST8)
+
+/* Stores gate sums s (i, f, g, o) of the b-th sequence of a chunk at
+ * gs[(b * 4 + gate) * WG_J], gs pointing at the item's unit. */
+inline void put_sums(__local float *gs, const int b, const float4 s)
+{
+    gs[b * 4 * WG_J] = s.x;
+    gs[(b * 4 + 1) * WG_J] = s.y;
+    gs[(b * 4 + 2) * WG_J] = s.z;
+    gs[(b * 4 + 3) * WG_J] = s.w;
+}
+
+/* The rows layout's cell updates, after each item of the group put its
+ * unit's gate sums in local memory: units ua0 .. ua0+WG_J-1 of the NDIR*HID
+ * (those below ua1), sequences n0 .. n0+seqs-1, sums of unit ua0+l,
+ * sequence n0+b at gsum[(b * 4 + gate) * WG_J + l]. Each item takes 8 units
+ * of one sequence and updates them in float8 when they lie in one
+ * direction (the exp and tanh of the activations cost more than the
+ * products at small H when done one unit at a time), one by one
+ * otherwise. Sequence n0+b of direction d is staged at hs + (d * dseqs +
+ * b) * HOUT_PAD. */
+inline void finish_chunk(__local const float *gsum, const int ua0, const int ua1,
+                         const int n0, const int seqs, __local const float *hs,
+                         const int dseqs, const int step, const int T, const int N,
+                         __global const float *restrict xw, const long xw_ts, const long xw_ns,
+                         __global const float *restrict bias, __global const float *restrict peep,
+                         __global const float *restrict actp, const float clip_k,
+                         __global const int *restrict lens, const int has_lens,
+                         __global float *restrict c, __global float *restrict h_next,
+                         __global float *restrict y, const int has_y, const long y_ts,
+                         const long y_ns)
+{
+    const int NB = (WG_J + 7) / 8;
+    for (int eb = 0; eb < NB * seqs; eb += WG_J) {
+        const int e = eb + get_local_id(0);
+        if (e >= NB * seqs)
+            continue;
+        const int l0 = e % NB * 8, b = e / NB, ua = ua0 + l0;
+        __local const float *gs = gsum + b * 4 * WG_J + l0;
+        if (l0 + 8 <= WG_J && ua + 8 <= ua1 && ua / HID == (ua + 7) / HID) {
+            const int d = ua / HID;
+            finish_cell8(ua % HID, n0 + b, d, step, T, N, vload8(0, gs), vload8(0, gs + WG_J),
+                         vload8(0, gs + 2 * WG_J), vload8(0, gs + 3 * WG_J),
+                         hs + (d * dseqs + b) * HOUT_PAD, xw, xw_ts, xw_ns, bias, peep, actp,
+                         clip_k, lens, has_lens, c, h_next, y, has_y, y_ts, y_ns);
+            continue;
+        }
+        for (int q = 0; q < 8 && l0 + q < WG_J && ua + q < ua1; q++) {
+            const int d = (ua + q) / HID;
+            finish_cell((ua + q) % HID, n0 + b, d, step, T, N, gs[q], gs[WG_J + q],
+                        gs[2 * WG_J + q], gs[3 * WG_J + q], hs + (d * dseqs + b) * HOUT_PAD, xw,
+                        xw_ts, xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, h_next, y,
+                        has_y, y_ts, y_ns);
+        }
+    }
+}
+#endif
+
 /* The fused step: one launch computes, for every (unit j, sequence n,
  * direction d), the recurrent products of unit j's four gates and its cell
  * update, with h(t-1) of the work-group's sequence staged in local memory.
@@ -340,6 +439,17 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
     __local float8 hs8[HOUT_PAD / 8];
     __local float *hs = (__local float *)hs8;
     stage(hs, h_prev + ((long)d * N + n) * HOUT, HOUT, HOUT_PAD);
+#if FUSED_ROWS
+    __local float gsum[4 * WG_J];
+    if (j < HID)
+        put_sums(gsum + get_local_id(0), 0,
+                 dot_seq1((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD),
+                          hs8));
+    barrier(CLK_LOCAL_MEM_FENCE);
+    finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n, 1, hs, 0, step, T, N,
+                 xw, xw_ts, xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, h_next, y,
+                 has_y, y_ts, y_ns);
+#else
     if (j >= HID)
         return;
     const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
@@ -349,11 +459,6 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
 #endif
         return;
     }
-#if FUSED_ROWS
-    const float4 r =
-        dot_seq1((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD), hs8);
-    const float ri = r.x, rf = r.y, rg = r.z, ro = r.w;
-#else
     __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
     float ri = 0.0f, rf = 0.0f, rg = 0.0f, ro = 0.0f;
     for (int k = 0; k < HOUT; k++, w += 4 * HID) {
@@ -363,36 +468,12 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
         rg = fma(w[2 * HID], hk, rg);
         ro = fma(w[3 * HID], hk, ro);
     }
-#endif
     cell_update(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, c,
                 h_next, y, has_y, y_ts, y_ns);
+#endif
 }
 
 #if FUSED_ROWS && MULTI
-/* Commits sequence n's step from its four summed products (lstm_step2/4). */
-inline void finish_seq(const int j, const int n, const int d, const int step, const int T,
-                       const int N, const float ri, const float rf, const float rg,
-                       const float ro, __global const float *restrict xw, const long xw_ts,
-                       const long xw_ns, __global const float *restrict bias,
-                       __global const float *restrict peep, __global const float *restrict actp,
-                       const float clip_k, __global const int *restrict lens, const int has_lens,
-                       __global float *restrict c, __global const float *restrict h_prev,
-                       __global float *restrict h_next, __global float *restrict y,
-                       const int has_y, const long y_ts, const long y_ns)
-{
-    if (n >= N)
-        return;
-    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
-    if (t < 0) {
-#if !HAS_PROJ
-        hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
-#endif
-        return;
-    }
-    cell_update(j, n, d, t, N, ri, rf, rg, ro, xw, xw_ts, xw_ns, bias, peep, actp, clip_k, c,
-                h_next, y, has_y, y_ts, y_ns);
-}
-
 /* lstm_step for two sequences per work-item (rows layout): one pass, 4
  * gates x 2 sequences = 8 float8 sums in named registers.
  * Preconditions: global size (ceil(HID / WG_J) * WG_J, ceil(N / 2), NDIR),
@@ -412,14 +493,17 @@ lstm_step2(const int step, const int T, const int N, __global const float *restr
     const int d = get_global_id(2);
     __local float8 hs8[2 * (HOUT_PAD / 8)];
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 2);
-    if (j >= HID)
-        return;
-    const float8 r =
-        dot_seq2((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD), hs8);
-    finish_seq(j, n0, d, step, T, N, r.s0, r.s1, r.s2, r.s3, xw, xw_ts, xw_ns, bias, peep, actp,
-               clip_k, lens, has_lens, c, h_prev, h_next, y, has_y, y_ts, y_ns);
-    finish_seq(j, n0 + 1, d, step, T, N, r.s4, r.s5, r.s6, r.s7, xw, xw_ts, xw_ns, bias, peep,
-               actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y, y_ts, y_ns);
+    __local float gsum[8 * WG_J];
+    if (j < HID) {
+        const float8 r =
+            dot_seq2((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD), hs8);
+        put_sums(gsum + get_local_id(0), 0, r.lo);
+        put_sums(gsum + get_local_id(0), 1, r.hi);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n0, 2,
+                 (__local const float *)hs8, 0, step, T, N, xw, xw_ts, xw_ns, bias, peep, actp,
+                 clip_k, lens, has_lens, c, h_next, y, has_y, y_ts, y_ns);
 }
 
 /* lstm_step for four sequences per work-item (rows layout): each weight is
@@ -445,48 +529,22 @@ lstm_step4(const int step, const int T, const int N, __global const float *restr
     const int KB = HOUT_PAD / 8;
     __local float8 hs8[4 * (HOUT_PAD / 8)];
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 4);
-    if (j >= HID)
-        return;
-    __global const float8 *w = (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
-    __local const float8 *x0 = hs8, *x1 = hs8 + KB, *x2 = hs8 + 2 * KB, *x3 = hs8 + 3 * KB;
-    float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
-           b3 = 0.0f;
-    for (int k = 0; k < KB; k++) {
-        const float8 wi = w[k], wf = w[KB + k];
-        const float8 h0 = x0[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
-        a0 = fma(wi, h0, a0);
-        a1 = fma(wi, h1, a1);
-        a2 = fma(wi, h2, a2);
-        a3 = fma(wi, h3, a3);
-        b0 = fma(wf, h0, b0);
-        b1 = fma(wf, h1, b1);
-        b2 = fma(wf, h2, b2);
-        b3 = fma(wf, h3, b3);
+    __local float gsum[16 * WG_J];
+    if (j < HID) {
+        __global const float8 *w =
+            (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+        const float8 a = dot_pair4(w, w + KB, hs8);
+        const float8 b = dot_pair4(w + 2 * KB, w + 3 * KB, hs8);
+        __local float *gs = gsum + get_local_id(0);
+        put_sums(gs, 0, (float4)(a.s0, a.s4, b.s0, b.s4));
+        put_sums(gs, 1, (float4)(a.s1, a.s5, b.s1, b.s5));
+        put_sums(gs, 2, (float4)(a.s2, a.s6, b.s2, b.s6));
+        put_sums(gs, 3, (float4)(a.s3, a.s7, b.s3, b.s7));
     }
-    const float ri0 = hsum8(a0), ri1 = hsum8(a1), ri2 = hsum8(a2), ri3 = hsum8(a3);
-    const float rf0 = hsum8(b0), rf1 = hsum8(b1), rf2 = hsum8(b2), rf3 = hsum8(b3);
-    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0f;
-    for (int k = 0; k < KB; k++) {
-        const float8 wg = w[2 * KB + k], wo = w[3 * KB + k];
-        const float8 h0 = x0[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
-        a0 = fma(wg, h0, a0);
-        a1 = fma(wg, h1, a1);
-        a2 = fma(wg, h2, a2);
-        a3 = fma(wg, h3, a3);
-        b0 = fma(wo, h0, b0);
-        b1 = fma(wo, h1, b1);
-        b2 = fma(wo, h2, b2);
-        b3 = fma(wo, h3, b3);
-    }
-#define LC_FINISH(b, g, o)                                                                    \
-    finish_seq(j, n0 + b, d, step, T, N, ri##b, rf##b, hsum8(g), hsum8(o), xw, xw_ts, xw_ns, \
-               bias, peep, actp, clip_k, lens, has_lens, c, h_prev, h_next, y, has_y, y_ts,  \
-               y_ns)
-    LC_FINISH(0, a0, b0);
-    LC_FINISH(1, a1, b1);
-    LC_FINISH(2, a2, b2);
-    LC_FINISH(3, a3, b3);
-#undef LC_FINISH
+    barrier(CLK_LOCAL_MEM_FENCE);
+    finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n0, 4,
+                 (__local const float *)hs8, 0, step, T, N, xw, xw_ts, xw_ns, bias, peep, actp,
+                 clip_k, lens, has_lens, c, h_next, y, has_y, y_ts, y_ns);
 }
 #endif
 
@@ -560,6 +618,8 @@ lstm_project_step(const int step, const int T, const int N, __global const float
 #ifndef R_LOCAL
 #define R_LOCAL 0
 #endif
+/* Floats per staged sequence in xs: h(t-1), or h_raw for the projection. */
+#define XS_W (HAS_PROJ && HID_PAD > HOUT_PAD ? HID_PAD : HOUT_PAD)
 #if R_LOCAL
 #define WSPACE __local
 #else
@@ -630,40 +690,12 @@ inline float4 dot_col(WSPACE const float *w, const long ks, const long gs,
 }
 #endif
 
-/* Commits (or holds) sequence n of unit j, direction d, from its gate sums
- * r; xs is the group's staged h(t-1) of direction d's sequences (a
- * sequence that has ended keeps its h, copied from there). */
-inline void persist_finish(const int j, const int n, const int d, const int step, const int T,
-                           const int N, const float4 r, __local const float *xs,
-                           __global const float *restrict xw, const long xw_ts,
-                           const long xw_ns, __global const float *restrict bias,
-                           __global const float *restrict peep,
-                           __global const float *restrict actp, const float clip_k,
-                           __global const int *restrict lens, const int has_lens,
-                           __global float *restrict c, __global float *restrict h_next,
-                           __global float *restrict y, const int has_y, const long y_ts,
-                           const long y_ns)
-{
-    if (n >= N)
-        return;
-    const int t = time_of(d, step, seq_len_of(lens, has_lens, n, T));
-    if (t < 0) {
-#if !HAS_PROJ
-        h_next[((long)d * N + n) * HOUT + j] = xs[n * HOUT_PAD + j];
-        if (has_y)
-            y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
-#endif
-        return;
-    }
-    cell_update(j, n, d, t, N, r.x, r.y, r.z, r.w, xw, xw_ts, xw_ns, bias, peep, actp, clip_k,
-                c, h_next, y, has_y, y_ts, y_ns);
-}
-
 /* Preconditions: global size (G * WG_J), local size WG_J, G no more than
  * the work-groups the device runs at once and G * UPG >= NDIR * HID
  * (G * OPG >= NDIR * HOUT with HAS_PROJ); per: sequences per work-item
- * pass (1, 2 or 4; 1 with the cols layout); xs: NDIR * ceil(N / per) * per
- * * max(HOUT_PAD, HID_PAD) floats of local memory; rl: HOUT * 4 * UPG
+ * pass (1, 2 or 4; 1 with the cols layout); xs: NP * (NDIR * XS_W + 4 *
+ * WG_J) floats of local memory with the rows layout, NDIR * NP * XS_W with
+ * the cols one, where NP = ceil(N / per) * per; rl: HOUT * 4 * UPG
  * floats with R_LOCAL (else 1); h0, h1: the two (NDIR, N, HOUT) state
  * buffers, h(-1) in h0 and h(T-1) ending in h[T % 2]; hraw: (NDIR, N, HID)
  * with HAS_PROJ; wp: W_hr as lstm_project_step's; bar: two ints, bar[0]
@@ -710,37 +742,48 @@ lstm_persist(const int T, const int N, const int per, __global const float *rest
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         __global float *cell_out = HAS_PROJ ? hraw : h_next;
-#define PERSIST_FIN(n, r)                                                                 \
-    persist_finish(j, (n), d, step, T, N, (r), xd, xw, xw_ts, xw_ns, bias, peep, actp,    \
-                   clip_k, lens, has_lens, c, cell_out, y, has_y, y_ts, y_ns)
+#if FUSED_ROWS
+        /* Units in chunks of WG_J: each item sums its unit's four gates for
+         * every sequence into gsum, then finish_chunk updates the cells. */
+        __local float *gsum = xs + NDIR * NP * XS_W;
+        const int KB = HOUT_PAD / 8;
+        for (int ub = 0; ub < UPG; ub += WG_J) {
+            const int u = u0 + ub + lid;
+            if (u < u1) {
+                const int d = u / HID, j = u % HID;
+                __global const float8 *w =
+                    (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+                __local const float8 *x8 = (__local const float8 *)(xs + d * NP * HOUT_PAD);
+                __local float *gs = gsum + lid;
+                for (int n = 0; n < N; n += per) {
+                    if (per == 4) {
+                        const float8 a = dot_pair4(w, w + KB, x8 + n * KB);
+                        const float8 b = dot_pair4(w + 2 * KB, w + 3 * KB, x8 + n * KB);
+                        put_sums(gs, n, (float4)(a.s0, a.s4, b.s0, b.s4));
+                        put_sums(gs, n + 1, (float4)(a.s1, a.s5, b.s1, b.s5));
+                        put_sums(gs, n + 2, (float4)(a.s2, a.s6, b.s2, b.s6));
+                        put_sums(gs, n + 3, (float4)(a.s3, a.s7, b.s3, b.s7));
+                    } else if (per == 2) {
+                        const float8 s = dot_seq2(w, x8 + n * KB);
+                        put_sums(gs, n, s.lo);
+                        put_sums(gs, n + 1, s.hi);
+                    } else {
+                        put_sums(gs, n, dot_seq1(w, x8 + n * KB));
+                    }
+                }
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            finish_chunk(gsum, u0 + ub, u1, 0, N, xs, NP, step, T, N, xw, xw_ts, xw_ns, bias,
+                         peep, actp, clip_k, lens, has_lens, c, cell_out, y, has_y, y_ts, y_ns);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+#else
         for (int ub = 0; ub < UPG; ub += WG_J) {
             const int u = u0 + ub + lid;
             if (u >= u1)
                 continue;
             const int d = u / HID, j = u % HID;
             __local const float *xd = xs + d * NP * HOUT_PAD;
-#if FUSED_ROWS
-            __global const float8 *w =
-                (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
-            __local const float8 *x8 = (__local const float8 *)xd;
-            const int KB = HOUT_PAD / 8;
-            for (int n = 0; n < N; n += per) {
-                if (per == 4) {
-                    const float8 a = dot_pair4(w, w + KB, x8 + n * KB);
-                    const float8 b = dot_pair4(w + 2 * KB, w + 3 * KB, x8 + n * KB);
-                    PERSIST_FIN(n, (float4)(a.s0, a.s4, b.s0, b.s4));
-                    PERSIST_FIN(n + 1, (float4)(a.s1, a.s5, b.s1, b.s5));
-                    PERSIST_FIN(n + 2, (float4)(a.s2, a.s6, b.s2, b.s6));
-                    PERSIST_FIN(n + 3, (float4)(a.s3, a.s7, b.s3, b.s7));
-                } else if (per == 2) {
-                    const float8 s = dot_seq2(w, x8 + n * KB);
-                    PERSIST_FIN(n, s.lo);
-                    PERSIST_FIN(n + 1, s.hi);
-                } else {
-                    PERSIST_FIN(n, dot_seq1(w, x8 + n * KB));
-                }
-            }
-#else
 #if R_LOCAL
             __local const float *w = rl + (u - u0);
             const long ks = 4 * UPG, gs = UPG;
@@ -748,11 +791,14 @@ lstm_persist(const int T, const int N, const int per, __global const float *rest
             __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
             const long ks = 4 * HID, gs = HID;
 #endif
-            for (int n = 0; n < N; n++)
-                PERSIST_FIN(n, dot_col(w, ks, gs, xd + n * HOUT_PAD));
-#endif
+            for (int n = 0; n < N; n++) {
+                const float4 r = dot_col(w, ks, gs, xd + n * HOUT_PAD);
+                finish_cell(j, n, d, step, T, N, r.x, r.y, r.z, r.w, xd + n * HOUT_PAD, xw,
+                            xw_ts, xw_ns, bias, peep, actp, clip_k, lens, has_lens, c, cell_out,
+                            y, has_y, y_ts, y_ns);
+            }
         }
-#undef PERSIST_FIN
+#endif
         if (grid_sync(bar, sync++, spin_limit, &stop))
             return;
 #if HAS_PROJ
