@@ -496,10 +496,11 @@ typedef struct lc_io {
  * CPU devices (PoCL, 2-core x86, H=512, T=25): the fused step (rows layout)
  *   beats CLBlast's SGEMM at every batch measured: 2.0 vs 8.0 ms per step
  *   at N=4, 7.3 vs 11.8 at N=16, 19 vs 37 at N=64; the persistent kernel
- *   beats the fused step on 13 of the 15 DeepBench configurations (by up
- *   to 36% at H=256 N=1) and on the throughput and stacked sets, and is
- *   within 13% on the other two (H=2048, N=1 and 4): it is chosen whenever
- *   its staging fits local memory;
+ *   beats the fused step on 11 of the 15 DeepBench configurations (by up
+ *   to 41% at H=256 N=1, commit 574f99f) and on the throughput and stacked
+ *   sets; it was 2-24% slower on the other four (H >= 1024 with N = 2, and
+ *   H=2048 N=1), where repeated A/B runs of the two swing by more than
+ *   that: it is chosen whenever its staging fits local memory;
  * other devices: not measured yet; the fused step up to this batch, the
  *   GEMM above it, where each weight is reused across the batch. */
 #define LC_FUSED_MAX_BATCH_GPU 16
