@@ -117,15 +117,15 @@ case "$mode" in
     ;;
   test)
     build "$build_dir" -DLSTMCL_WERROR=ON
-    (cd "$build_dir" && ctest --output-on-failure --timeout 900)
+    (cd "$build_dir" && ctest --output-on-failure --timeout 900 -j "$jobs")
     log "error paths under AddressSanitizer + UndefinedBehaviorSanitizer"
     build "$build_dir-asan" -DLSTMCL_SANITIZE=ON -DLSTMCL_WERROR=ON -DLSTMCL_BUILD_BENCH=OFF
-    (cd "$build_dir-asan" && ctest --output-on-failure --timeout 900 -R '^(test_(api|errors|golden|cache|tuning)|cli_.*)$')
+    (cd "$build_dir-asan" && ctest --output-on-failure --timeout 900 -j "$jobs" -R '^(test_(api|errors|golden|cache|tuning)|cli_.*)$')
     if have_libfuzzer; then
       log "fuzzing the file parsers (libFuzzer, ${LSTMCL_FUZZ_SECONDS:-20} s each)"
       CC=clang build "$build_dir-fuzz" -DLSTMCL_FUZZ=ON -DLSTMCL_BUILD_BENCH=OFF \
         -DLSTMCL_FUZZ_SECONDS="${LSTMCL_FUZZ_SECONDS:-20}"
-      (cd "$build_dir-fuzz" && ctest --output-on-failure --timeout 900 -R '^cli_fuzz_')
+      (cd "$build_dir-fuzz" && ctest --output-on-failure --timeout 900 -j "$jobs" -R '^cli_fuzz_')
     else
       log "fuzz targets skipped: clang with libFuzzer is not available"
     fi
