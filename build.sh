@@ -120,7 +120,11 @@ case "$mode" in
     (cd "$build_dir" && ctest --output-on-failure --timeout 900 -j "$jobs")
     log "error paths under AddressSanitizer + UndefinedBehaviorSanitizer"
     build "$build_dir-asan" -DLSTMCL_SANITIZE=ON -DLSTMCL_WERROR=ON -DLSTMCL_BUILD_BENCH=OFF
-    (cd "$build_dir-asan" && ctest --output-on-failure --timeout 900 -j "$jobs" -R '^(test_(api|errors|golden|cache|tuning)|cli_.*)$')
+    # One test at a time here: these take seconds, and LeakSanitizer's
+    # exit-time check (it stops every thread, PoCL's workers included)
+    # crashed once in test_errors ("Tracer caught signal 11") in a run with
+    # two tests at a time; 20 runs since did not reproduce it.
+    (cd "$build_dir-asan" && ctest --output-on-failure --timeout 900 -R '^(test_(api|errors|golden|cache|tuning)|cli_.*)$')
     if have_libfuzzer; then
       log "fuzzing the file parsers (libFuzzer, ${LSTMCL_FUZZ_SECONDS:-20} s each)"
       CC=clang build "$build_dir-fuzz" -DLSTMCL_FUZZ=ON -DLSTMCL_BUILD_BENCH=OFF \
