@@ -241,9 +241,6 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
         m->wg_j /= 2;
     size_t widest = m->P && H > m->Hout ? H : m->Hout;
     size_t staged = (widest + 7) / 8 * 8 * sizeof(float);
-    size_t sums = 4 * m->wg_j * sizeof(float);
-    m->fused_ok = m->forced_algo != LC_ALGO_GEMM &&
-                  staged + sums + 1024 <= ctx->info.local_mem_bytes;
     /* The fused layout: forced, else the one the tuning file measured
      * fastest for this hidden size, else by device type. */
     lc_algo layout = m->forced_algo;
@@ -257,6 +254,9 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     m->fused_rows = layout == LC_ALGO_FUSED_ROWS || layout == LC_ALGO_PERSISTENT_ROWS ||
                     (layout != LC_ALGO_FUSED_COLS && layout != LC_ALGO_PERSISTENT_COLS &&
                      (ctx->info.type & CL_DEVICE_TYPE_CPU));
+    size_t sums = m->fused_rows ? 4 * m->wg_j * sizeof(float) : 0;
+    m->fused_ok = m->forced_algo != LC_ALGO_GEMM &&
+                  staged + sums + 1024 <= ctx->info.local_mem_bytes;
     m->step4_ok = m->fused_ok && m->fused_rows &&
                   4 * ((m->Hout + 7) / 8 * 8 * sizeof(float) + sums) + 1024 <=
                       ctx->info.local_mem_bytes;

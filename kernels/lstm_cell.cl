@@ -35,8 +35,10 @@
 
 /* act(kind, x, alpha, beta) for float, act8 for float8 (defined from one
  * text so that both compute the same thing). `kind` is a build-time
- * constant at every call site, so the switch folds. Every branch stays
- * finite for finite x: no exp of a large positive value. */
+ * constant at every call site, so the switch folds. Every result stays
+ * finite for finite x: no exp of a large positive value is returned (act8
+ * evaluates both sides of a ?: and selects per lane, so ELU's discarded
+ * side may be inf; the build uses no finite-math option). */
 #define LC_DEFINE_ACT(NAME, T)                                                            \
     inline T NAME(const int kind, const T x, const float alpha, const float beta)        \
     {                                                                                     \
@@ -119,7 +121,7 @@ inline int time_of(int d, int step, int len)
         const long sidx = ((long)d * N + n) * HID + j;                                    \
         __global const float *gx = xw + t * xw_ts + n * xw_ns + (long)d * 4 * HID + j;    \
         __global const float *b = bias + (long)d * 4 * HID + j;                           \
-        __global const float *p = peep + (long)d * 3 * HID + j;                           \
+        __global const float *p = peep + (PEEPHOLE ? (long)d * 3 * HID + j : 0);          \
         T zi = LD(gx) + ri + LD(b);                                                       \
         T zf = LD(gx + HID) + rf + LD(b + HID);                                           \
         const T zg = LD(gx + 2 * HID) + rg + LD(b + 2 * HID);                             \
@@ -400,7 +402,10 @@ inline void finish_chunk(__local const float *gsum, const int ua0, const int ua1
                          clip_k, lens, has_lens, c, h_next, y, has_y, y_ts, y_ns);
             continue;
         }
-        for (int q = 0; q < 8 && l0 + q < WG_J && ua + q < ua1; q++) {
+        /* Same trip count in every item (see lstm_persist on PoCL 3.1). */
+        for (int q = 0; q < 8; q++) {
+            if (l0 + q >= WG_J || ua + q >= ua1)
+                continue;
             const int d = (ua + q) / HID;
             finish_cell((ua + q) % HID, n0 + b, d, step, T, N, gs[q], gs[WG_J + q],
                         gs[2 * WG_J + q], gs[3 * WG_J + q], hs + (d * dseqs + b) * HOUT_PAD, xw,
@@ -422,8 +427,8 @@ inline void finish_chunk(__local const float *gsum, const int ua0, const int ua1
  *     side, zero-padded to a multiple of 8, read as float8 by one work-item
  *     (vector units on CPUs).
  * Preconditions: global size (ceil(HID / WG_J) * WG_J, N, NDIR), local size
- * (WG_J, 1, 1); HOUT_PAD floats of local memory; other arguments as
- * lstm_cell. */
+ * (WG_J, 1, 1); HOUT_PAD floats of local memory (plus 4 * WG_J with the rows
+ * layout, for the gate sums); other arguments as lstm_cell. */
 __kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
 lstm_step(const int step, const int T, const int N, __global const float *restrict xw,
           const long xw_ts, const long xw_ns, __global const float *restrict wr,
@@ -477,8 +482,8 @@ lstm_step(const int step, const int T, const int N, __global const float *restri
 /* lstm_step for two sequences per work-item (rows layout): one pass, 4
  * gates x 2 sequences = 8 float8 sums in named registers.
  * Preconditions: global size (ceil(HID / WG_J) * WG_J, ceil(N / 2), NDIR),
- * local size (WG_J, 1, 1); 2 * HOUT_PAD floats of local memory; other
- * arguments as lstm_step. */
+ * local size (WG_J, 1, 1); 2 * (HOUT_PAD + 4 * WG_J) floats of local
+ * memory; other arguments as lstm_step. */
 __kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
 lstm_step2(const int step, const int T, const int N, __global const float *restrict xw,
            const long xw_ts, const long xw_ns, __global const float *restrict wr,
@@ -512,8 +517,8 @@ lstm_step2(const int step, const int T, const int N, __global const float *restr
  * written out in named variables because PoCL keeps private arrays in
  * memory.
  * Preconditions: global size (ceil(HID / WG_J) * WG_J, ceil(N / 4), NDIR),
- * local size (WG_J, 1, 1); 4 * HOUT_PAD floats of local memory; other
- * arguments as lstm_step. */
+ * local size (WG_J, 1, 1); 4 * (HOUT_PAD + 4 * WG_J) floats of local
+ * memory; other arguments as lstm_step. */
 __kernel __attribute__((reqd_work_group_size(WG_J, 1, 1))) void
 lstm_step4(const int step, const int T, const int N, __global const float *restrict xw,
            const long xw_ts, const long xw_ns, __global const float *restrict wr,
