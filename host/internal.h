@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lstmcl.h"
 
@@ -168,6 +169,12 @@ lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *source,
 
 /* The program-cache directory; 0 when the cache is off. */
 int lc_cache_dir(char *out, size_t cap);
+
+/* Opens `path` for reading ("rb") when it is a regular file, without
+ * blocking on a FIFO or a device; *sb gets its fstat. NULL when it cannot
+ * be opened or is anything but a regular file (program_cache.c). */
+struct stat;
+FILE *lc_open_regular(const char *path, struct stat *sb);
 
 /* Algorithm names (LSTMCL_ALGO, the tuning file). */
 int lc_algo_from_name(const char *name, lc_algo *algo);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -19,10 +20,13 @@ static lstmcl_status lc_read_file(lstmcl_context *ctx, const char *dir, const ch
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return lc_fail(ctx, LSTMCL_ERROR_KERNEL_SOURCE, "LSTMCL_KERNEL_DIR: path too long");
-    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    FILE *f = lc_open_regular(path, &sb);
     if (!f)
         return lc_fail(ctx, LSTMCL_ERROR_KERNEL_SOURCE,
-                       "%s: cannot open kernel source (LSTMCL_KERNEL_DIR is set)", path);
+                       "%s: cannot open kernel source as a regular file (LSTMCL_KERNEL_DIR is "
+                       "set)",
+                       path);
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {

@@ -8,15 +8,17 @@
  * a damaged binary is never handed to the driver (binaries hold native code
  * on CPU devices). Files are written to a temporary name and renamed. The
  * directory is created private (0700); a file that another user owns or
- * could have written is not read. A cache that cannot be used (no
- * directory, a damaged or foreign file, a binary the driver refuses) is
- * skipped quietly: the program is then built from source as if there were
- * no cache.
+ * could have written is not read, nor is anything but a regular file (a
+ * FIFO there would block the open for ever). A cache that cannot be used
+ * (no directory, a damaged, foreign or special file, a binary the driver
+ * refuses) is skipped quietly: the program is then built from source as if
+ * there were no cache.
  *
  * Location: $LSTMCL_CACHE_DIR; "" or "off" disables it; unset:
  * $XDG_CACHE_HOME/lstmcl, else $HOME/.cache/lstmcl. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,22 @@ static uint64_t lc_fnv1a(uint64_t h, const void *data, size_t n)
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+FILE *lc_open_regular(const char *path, struct stat *sb)
+{
+    /* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer.
+     * On a regular file the flag changes nothing, so the stream reads as
+     * usual once fstat has said that is what it is. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    FILE *f = NULL;
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode) || !(f = fdopen(fd, "rb"))) {
+        close(fd);
+        return NULL;
+    }
+    return f;
 }
 
 /* The cache directory, or 0 when the cache is off. */
@@ -124,7 +142,8 @@ static int lc_write_u64(FILE *f, uint64_t v)
 static cl_program lc_cache_load(lstmcl_context *ctx, const char *path, const lc_key *key,
                                 const char *options)
 {
-    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    FILE *f = lc_open_regular(path, &sb);
     if (!f)
         return NULL;
     cl_program prog = NULL;
@@ -132,10 +151,8 @@ static cl_program lc_cache_load(lstmcl_context *ctx, const char *path, const lc_
     uint64_t format = 0, ksize = 0, bsize = 0, bsum = 0;
     char *ktext = NULL;
     unsigned char *bin = NULL;
-    struct stat sb;
-    /* Ours, a regular file, and writable by nobody else. */
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-        (sb.st_mode & (S_IWGRP | S_IWOTH)))
+    /* Ours and writable by nobody else. */
+    if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)))
         goto out;
     if (fread(magic, 1, 8, f) != 8 || memcmp(magic, LC_CACHE_MAGIC, 8) != 0 ||
         !lc_read_u64(f, &format) || format != LC_CACHE_FORMAT || !lc_read_u64(f, &ksize) ||

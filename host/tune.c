@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,6 +222,14 @@ int main(int argc, char **argv)
         char tmp[4300], prefix[600], line[1024];
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
         snprintf(prefix, sizeof prefix, "%s\t%s\t", info.name, info.driver_version);
+        struct stat sb;
+        /* The rename below would replace whatever is there: only ever a
+         * regular file (and reading a FIFO would wait forever). */
+        if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+            fprintf(stderr, "lstmcl-tune: %s: not a regular file; not replaced\n", path);
+            free(lines);
+            return 1;
+        }
         FILE *out = fopen(tmp, "w");
         if (!out) {
             fprintf(stderr, "lstmcl-tune: %s: cannot write (does its directory exist?)\n", tmp);

@@ -6,7 +6,10 @@
  * "lstmcl-tuning 1":
  *     <device name> TAB <driver version> TAB <hidden size> TAB <batch> TAB <algorithm>
  * Lines for another device or driver are skipped; a file that cannot be read
- * or parsed is ignored quietly (the built-in rules apply). For a model the
+ * or parsed, or is not a regular file (opened without blocking, so that a
+ * FIFO there cannot hang model creation), is ignored quietly: the built-in
+ * rules apply. It only ever chooses among algorithms that compute the same
+ * result, so ignoring it costs speed, never correctness. For a model the
  * entries of the nearest hidden size measured are kept; a forward pass uses
  * the entry of the nearest batch (by ratio). */
 #define _POSIX_C_SOURCE 200809L
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -81,7 +85,8 @@ void lc_tuning_load(lstmcl_model *m)
     char path[4200];
     if (!lc_tuning_path(path, sizeof path))
         return;
-    FILE *f = fopen(path, "r");
+    struct stat sb;
+    FILE *f = lc_open_regular(path, &sb);
     if (!f)
         return;
     char line[1024];

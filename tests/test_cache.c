@@ -1,6 +1,7 @@
 /* The program cache on disk: a second model of the same kind loads its
  * kernels instead of compiling them and still computes the right values; a
- * damaged, foreign or unwritable cache is skipped quietly. */
+ * damaged, foreign or unwritable cache, or an entry that is not a regular
+ * file, is skipped quietly. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <sys/stat.h>
@@ -209,6 +210,64 @@ static void test_cache_roundtrip(void **state)
     lstmcl_context_destroy(ctx);
 }
 
+/* Entries replaced by a FIFO (an open for reading would wait for a writer
+ * for ever) and by a directory: skipped promptly, the programs compiled. */
+static void test_cache_entry_not_regular(void **state)
+{
+    (void)state;
+    lstmcl_context *ctx = tu_open_device();
+    if (!ctx)
+        skip();
+    char dir[] = "/tmp/lstmcl-cache-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *saved = tu_set_env("LSTMCL_CACHE_DIR", dir);
+    lstmcl_model *m = make_model(ctx, 9);
+    lstmcl_model_destroy(m);
+    m = make_model(ctx, 9);
+    assert_int_equal(lstmcl_model_program_cached(m), 1);
+    lstmcl_model_destroy(m);
+    for (int kind = 0; kind < 2; kind++) {
+        /* Every entry of the model becomes a FIFO, then a directory. */
+        DIR *dp = opendir(dir);
+        assert_non_null(dp);
+        struct dirent *e;
+        int replaced = 0;
+        while ((e = readdir(dp)) != NULL) {
+            size_t len = strlen(e->d_name);
+            if (len <= 4 || strcmp(e->d_name + len - 4, ".bin") != 0)
+                continue;
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (kind == 0) {
+                assert_int_equal(remove(path), 0);
+                assert_int_equal(mkfifo(path, 0600), 0);
+            } else {
+                assert_int_equal(remove(path), 0);
+                assert_int_equal(mkdir(path, 0700), 0);
+            }
+            replaced++;
+        }
+        closedir(dp);
+        assert_true(replaced >= 1);
+        tu_deadline(120, "lstmcl_model_create with a FIFO or a directory as a cache entry");
+        m = make_model(ctx, 9);
+        tu_deadline(0, NULL);
+        assert_int_equal(lstmcl_model_program_cached(m), 0);
+        check_forward(m, 9);
+        lstmcl_model_destroy(m);
+        /* A FIFO is replaced by a good entry (the new file is renamed over
+         * its name); a directory stays, and stays skipped. */
+        m = make_model(ctx, 9);
+        assert_int_equal(lstmcl_model_program_cached(m), kind == 0 ? 1 : 0);
+        lstmcl_model_destroy(m);
+    }
+    tu_restore_env("LSTMCL_CACHE_DIR", saved);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    lstmcl_context_destroy(ctx);
+}
+
 static void test_reference_has_no_program(void **state)
 {
     (void)state;
@@ -226,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_roundtrip),
+        cmocka_unit_test(test_cache_entry_not_regular),
         cmocka_unit_test(test_reference_has_no_program),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /* The tuning file: measured choices for this device are followed, the
  * nearest measured batch and hidden size apply, and entries of other
- * devices or drivers, malformed lines and foreign files are ignored. */
+ * devices or drivers, malformed lines, foreign files and anything but a
+ * regular file are ignored. */
 #define _POSIX_C_SOURCE 200809L
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -132,8 +134,53 @@ static void test_tuning_file(void **state)
     lstmcl_context_destroy(ctx);
 }
 
+/* A FIFO as the tuning file: opening it for reading would wait for a
+ * writer for ever. It is ignored like an unreadable file, promptly. A
+ * directory and a character device likewise. */
+static void test_tuning_not_regular(void **state)
+{
+    (void)state;
+    lstmcl_context *ctx = tu_open_device();
+    if (!ctx)
+        skip();
+    char *saved_file = tu_set_env("LSTMCL_TUNING_FILE", "");
+    char *saved_algo = tu_set_env("LSTMCL_ALGO", NULL);
+    lstmcl_model *m = make_model(ctx, 9);
+    char builtin[32];
+    snprintf(builtin, sizeof builtin, "%s", lstmcl_model_algorithm(m, 1));
+    lstmcl_model_destroy(m);
+
+    char dir[] = "/tmp/lstmcl-tuning-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/tuning.txt", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, dir, "/dev/zero"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        setenv("LSTMCL_TUNING_FILE", paths[i], 1);
+        char where[256];
+        assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_SUCCESS);
+        assert_string_equal(where, paths[i]);
+        tu_deadline(60, "lstmcl_model_create with a FIFO, directory or device as "
+                        "LSTMCL_TUNING_FILE");
+        m = make_model(ctx, 9);
+        tu_deadline(0, NULL);
+        assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
+        check_forward(m, 9, 1);
+        lstmcl_model_destroy(m);
+    }
+    remove(fifo);
+    rmdir(dir);
+    tu_restore_env("LSTMCL_TUNING_FILE", saved_file);
+    tu_restore_env("LSTMCL_ALGO", saved_algo);
+    lstmcl_context_destroy(ctx);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tuning_file)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tuning_file),
+        cmocka_unit_test(test_tuning_not_regular),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,12 @@
+#define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 lstmcl_context *tu_open_device(void)
 {
@@ -78,4 +82,54 @@ int tu_all_finite(const float *p, size_t n)
         if (!isfinite(p[i]))
             return 0;
     return 1;
+}
+
+char *tu_set_env(const char *name, const char *value)
+{
+    const char *old = getenv(name);
+    char *saved = old ? strdup(old) : NULL;
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+    return saved;
+}
+
+void tu_restore_env(const char *name, char *saved)
+{
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+}
+
+/* The message the SIGALRM handler writes: built before the alarm is set,
+ * since a handler may only call async-signal-safe functions. */
+static char tu_deadline_msg[256];
+static size_t tu_deadline_len;
+
+static void tu_deadline_hit(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, tu_deadline_msg, tu_deadline_len);
+    (void)w;
+    _exit(1);
+}
+
+void tu_deadline(unsigned seconds, const char *what)
+{
+    alarm(0);
+    if (seconds == 0)
+        return;
+    int n = snprintf(tu_deadline_msg, sizeof tu_deadline_msg, "%s: still running after %u s\n",
+                     what, seconds);
+    tu_deadline_len = n < 0 ? 0 : (size_t)n < sizeof tu_deadline_msg ? (size_t)n
+                                                                      : sizeof tu_deadline_msg - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = tu_deadline_hit;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(seconds);
 }

@@ -34,4 +34,15 @@ double tu_max_abs_diff(const float *a, const float *b, size_t n, size_t *where);
 /* 1 when every value is finite. */
 int tu_all_finite(const float *p, size_t n);
 
+/* Sets (value non-NULL) or unsets environment variable `name` and returns
+ * its previous value (a copy, or NULL when it was unset) for tu_restore_env,
+ * which puts it back and frees the copy. */
+char *tu_set_env(const char *name, const char *value);
+void tu_restore_env(const char *name, char *saved);
+
+/* A bound on a call that must not hang: after `seconds` the process
+ * prints "<what>: still running after N s" and exits with status 1, so that
+ * a regression fails the test instead of hanging it. 0 cancels. */
+void tu_deadline(unsigned seconds, const char *what);
+
 #endif
