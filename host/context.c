@@ -37,9 +37,15 @@ static int lc_iequal(const char *a, const char *b)
 }
 
 /* Resolves a device spec (see lstmcl_context_create) to a device index.
- * Called with lc_cl_lock held. */
-static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *index)
+ * A spec that matches no device is the caller's argument at fault
+ * (LSTMCL_ERROR_NO_DEVICE) or, when it came from $LSTMCL_DEVICE, the
+ * configuration's (LSTMCL_ERROR_INVALID_CONFIG); no device at all is
+ * LSTMCL_ERROR_NO_DEVICE either way. Called with lc_cl_lock held. */
+static lstmcl_status lc_resolve(const char *spec, int from_env, size_t *index)
 {
+    const lstmcl_status unmatched =
+        from_env ? LSTMCL_ERROR_INVALID_CONFIG : LSTMCL_ERROR_NO_DEVICE;
+    const char *origin = from_env ? LSTMCL_DEVICE_ENV "=" : "device ";
     size_t count = 0;
     lstmcl_status st = lc_device_count_locked(&count);
     if (st != LSTMCL_SUCCESS)
@@ -70,8 +76,8 @@ static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *in
         char *end = NULL;
         unsigned long long v = strtoull(spec, &end, 10);
         if (v >= count)
-            return lc_fail(NULL, LSTMCL_ERROR_NO_DEVICE,
-                           "%s \"%s\": device index out of range (%zu device%s found)", origin,
+            return lc_fail(NULL, unmatched,
+                           "%s\"%s\": device index out of range (%zu device%s found)", origin,
                            spec, count, count == 1 ? "" : "s");
         *index = (size_t)v;
         return LSTMCL_SUCCESS;
@@ -86,18 +92,18 @@ static lstmcl_status lc_resolve(const char *spec, const char *origin, size_t *in
             return LSTMCL_SUCCESS;
         }
     }
-    return lc_fail(NULL, LSTMCL_ERROR_NO_DEVICE,
-                   "%s \"%s\": no OpenCL device name contains it (%zu device%s found)", origin,
+    return lc_fail(NULL, unmatched,
+                   "%s\"%s\": no OpenCL device name contains it (%zu device%s found)", origin,
                    spec, count, count == 1 ? "" : "s");
 }
 
 /* Opens the OpenCL device, context and queue; lc_cl_lock held. On failure
  * nothing stays allocated. */
 static lstmcl_status lc_open_device(lstmcl_context *ctx, const char *device_spec,
-                                    const char *origin)
+                                    int from_env)
 {
     size_t index = 0;
-    lstmcl_status st = lc_resolve(device_spec, origin, &index);
+    lstmcl_status st = lc_resolve(device_spec, from_env, &index);
     if (st == LSTMCL_SUCCESS)
         st = lc_find_device(index, &ctx->platform, &ctx->device);
     if (st == LSTMCL_SUCCESS)
@@ -134,12 +140,12 @@ lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ou
         return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "lstmcl_context_create: ctx must not be NULL");
     *out = NULL;
-    const char *origin = "device";
+    int from_env = 0;
     if (!device_spec || !*device_spec) {
         const char *env = getenv(LSTMCL_DEVICE_ENV);
         if (env && *env) {
             device_spec = env;
-            origin = LSTMCL_DEVICE_ENV;
+            from_env = 1;
         }
     }
     lstmcl_context *ctx = calloc(1, sizeof *ctx);
@@ -151,7 +157,7 @@ lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ou
         return LSTMCL_SUCCESS;
     }
     lc_cl_lock();
-    lstmcl_status st = lc_open_device(ctx, device_spec, origin);
+    lstmcl_status st = lc_open_device(ctx, device_spec, from_env);
     if (st == LSTMCL_SUCCESS)
         lc_live_contexts++;
     lc_cl_unlock();

@@ -160,7 +160,7 @@ static lstmcl_status lc_read_algo(lstmcl_context *ctx, lc_algo *algo)
     *algo = LC_ALGO_AUTO;
     if (!v || !*v || lc_algo_from_name(v, algo))
         return LSTMCL_SUCCESS;
-    return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+    return lc_fail(ctx, LSTMCL_ERROR_INVALID_CONFIG,
                    "LSTMCL_ALGO=\"%.32s\" is not one of auto, gemm, fused, fused-rows, "
                    "fused-cols, persistent, persistent-rows, persistent-cols",
                    v);
@@ -198,18 +198,20 @@ static lstmcl_status lc_persist_init(lstmcl_model *m)
 {
     lstmcl_context *ctx = m->ctx;
     m->persist_ok = 0;
-    if (!m->fused_ok)
-        return LSTMCL_SUCCESS;
     size_t units = m->D * m->H, G = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    /* Checked whether or not this model can use it, so that a bad value is
+     * reported on every device and model alike. */
     const char *v = getenv("LSTMCL_PERSIST_GROUPS");
     if (v && *v) {
         char *end = NULL;
         unsigned long g = strtoul(v, &end, 10);
-        if (*end || g < 1 || g > 4096)
-            return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+        if (*v < '0' || *v > '9' || *end || g < 1 || g > 4096)
+            return lc_fail(ctx, LSTMCL_ERROR_INVALID_CONFIG,
                            "LSTMCL_PERSIST_GROUPS=\"%.32s\" is not a count from 1 to 4096", v);
         G = g;
     }
+    if (!m->fused_ok)
+        return LSTMCL_SUCCESS;
     if (G > units)
         G = units;
     m->persist_groups = G;
@@ -260,9 +262,11 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     m->step4_ok = m->fused_ok && m->fused_rows &&
                   4 * ((m->Hout + 7) / 8 * 8 * sizeof(float) + sums) + 1024 <=
                       ctx->info.local_mem_bytes;
+    /* The variable asks for what this device cannot do for this model:
+     * the setting is at fault, not the model. */
     if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
-        return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
-                       "LSTMCL_ALGO=%s: the fused step needs %zu bytes of local memory, "
+        return lc_fail(ctx, LSTMCL_ERROR_INVALID_CONFIG,
+                       "LSTMCL_ALGO=\"%s\": the fused step needs %zu bytes of local memory, "
                        "the device has %llu",
                        getenv("LSTMCL_ALGO"), staged + sums + 1024,
                        (unsigned long long)ctx->info.local_mem_bytes);

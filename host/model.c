@@ -2,6 +2,7 @@
  * each framework's convention to lstmcl's layout, and forward dispatch. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,33 @@ static lstmcl_status lc_check_desc(lstmcl_context *ctx, const lstmcl_model_desc 
     return LSTMCL_SUCCESS;
 }
 
+/* Index of the first NaN or infinity in p[0 .. n-1], or n when every value
+ * is finite. One pass: blocks are tested without a branch per value (an
+ * all-ones exponent is what makes a float non-finite), and only a block
+ * that holds one is searched again. */
+static size_t lc_first_nonfinite(const float *p, size_t n)
+{
+    enum { BLOCK = 1024 };
+    for (size_t i = 0; i < n; i += BLOCK) {
+        size_t end = n - i > BLOCK ? i + BLOCK : n;
+        uint32_t bad = 0;
+        for (size_t k = i; k < end; k++) {
+            uint32_t u;
+            memcpy(&u, p + k, sizeof u);
+            bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+        }
+        if (bad)
+            for (size_t k = i; k < end; k++)
+                if (!isfinite(p[k]))
+                    return k;
+    }
+    return n;
+}
+
 /* Checks tensor `t` (parameter `what` of layer l, direction dir) against the
- * expected shape. An expected rank of 0 means the tensor must be absent. */
+ * expected shape, then its values: a single NaN or infinity in a weight
+ * spreads to every output. An expected rank of 0 means the tensor must be
+ * absent. */
 static lstmcl_status lc_check_tensor(lstmcl_context *ctx, const lstmcl_tensor *t,
                                      const char *what, size_t l, size_t dir, int leading_one,
                                      size_t nexp, size_t e0, size_t e1)
@@ -147,6 +173,23 @@ static lstmcl_status lc_check_tensor(lstmcl_context *ctx, const lstmcl_tensor *t
         return lc_fail(ctx, LSTMCL_ERROR_INVALID_SHAPE,
                        "layer %zu direction %zu: %s has shape (%s), expected (%s)", l, dir,
                        what, gs, es);
+    }
+    /* The shape is the expected one, so the tensor holds e0 (* e1) values;
+     * the check on sizes at creation keeps the product in range. */
+    size_t n = nexp == 1 ? e0 : e0 * e1;
+    size_t bad = lc_first_nonfinite(t->data, n);
+    if (bad < n) {
+        float v = t->data[bad];
+        const char *kind = isnan(v) ? "NaN" : v > 0.0f ? "+Inf" : "-Inf";
+        if (nexp == 1)
+            return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                           "layer %zu direction %zu: %s element %zu is %s (weights must be "
+                           "finite)",
+                           l, dir, what, bad, kind);
+        return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "layer %zu direction %zu: %s element %zu (row %zu, column %zu) is %s "
+                       "(weights must be finite)",
+                       l, dir, what, bad, bad / e1, bad % e1, kind);
     }
     return LSTMCL_SUCCESS;
 }
@@ -205,7 +248,7 @@ static lstmcl_status lc_load_layer(lstmcl_model *m, lstmcl_convention conv, size
     int bias = !m->desc.no_bias;
     char what[64];
     lstmcl_status st;
-    /* Shapes first, all directions, before any conversion. */
+    /* Shapes and values first, all directions, before any conversion. */
     for (size_t d = 0; d < 2; d++) {
         int used = d < D;
 #define LC_CHECK(field, label, n, a0, a1)                                                    \

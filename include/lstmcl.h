@@ -30,6 +30,13 @@
  *   exits and never aborts, and releases everything it allocated on every
  *   error path.
  *
+ *   Who is at fault is part of the status: LSTMCL_ERROR_INVALID_ARGUMENT,
+ *   _INVALID_SHAPE and _SIZE_OVERFLOW blame what the caller passed (a
+ *   description, weights, arrays); LSTMCL_ERROR_INVALID_CONFIG blames a
+ *   setting read from the environment (LSTMCL_DEVICE, LSTMCL_ALGO,
+ *   LSTMCL_PERSIST_GROUPS), and its message names the variable and quotes
+ *   its value.
+ *
  * Threads
  *   Distinct contexts may be used from distinct threads at once. One context,
  *   and the models created on it, must be used by one thread at a time.
@@ -88,7 +95,9 @@ LSTMCL_API const char *lstmcl_version_string(void);
     X(LSTMCL_ERROR_UNSUPPORTED, 7, "not supported by this context")             \
     X(LSTMCL_ERROR_KERNEL_SOURCE, 8, "kernel source not found")                  \
     X(LSTMCL_ERROR_OPENCL, 9, "OpenCL error")                                    \
-    X(LSTMCL_ERROR_CLBLAST, 10, "CLBlast error")
+    X(LSTMCL_ERROR_CLBLAST, 10, "CLBlast error")                                \
+    X(LSTMCL_ERROR_INVALID_CONFIG, 11,                                           \
+      "invalid configuration (an option or the environment variable that sets its default)")
 
 typedef enum lstmcl_status {
 #define LSTMCL_X_ENUM(name, value, text) name = value,
@@ -158,7 +167,14 @@ typedef struct lstmcl_context lstmcl_context;
  * with CL_QUEUE_PROFILING_ENABLE, so that events (lstmcl_forward_cl's
  * *done) carry device timestamps.
  * On success *ctx is a new context owned by the caller; on failure *ctx is
- * NULL and lstmcl_thread_last_error() says why. */
+ * NULL and lstmcl_thread_last_error() says why:
+ *   LSTMCL_ERROR_NO_DEVICE       no OpenCL device at all (no platform
+ *                                installed, or none with a device; the
+ *                                message says no OpenCL device was found),
+ *                                or a device_spec that matches no device;
+ *   LSTMCL_ERROR_INVALID_CONFIG  a $LSTMCL_DEVICE (used when device_spec
+ *                                is NULL or "") that matches no device; the
+ *                                message quotes it: LSTMCL_DEVICE="..." */
 LSTMCL_API lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ctx);
 
 /* Destroys a context (NULL is fine). Its models must be destroyed first. */
@@ -331,7 +347,17 @@ typedef struct lstmcl_model lstmcl_model;
 /* Validates `desc`, converts `layers[0 .. desc->num_layers-1]` from
  * `convention` to the internal layout, uploads it (on a device) and builds the
  * kernels. `desc` and `layers` are read during the call only. On success
- * *model is a new model owned by the caller; on failure it is NULL. */
+ * *model is a new model owned by the caller; on failure it is NULL.
+ * Every value of every tensor given must be finite: a NaN or an infinity
+ * would turn every output into NaN, so it is refused with
+ * LSTMCL_ERROR_INVALID_ARGUMENT and a message naming the layer, the
+ * direction, the tensor (by the convention's name, as in the table above)
+ * and the element's index in it, e.g.
+ *   "layer 1 direction 1: PyTorch weight_hh element 5 (row 2, column 1) is NaN".
+ * On a device context the environment is read too (lstmcl_model_algorithm):
+ * an invalid LSTMCL_ALGO or LSTMCL_PERSIST_GROUPS, or an LSTMCL_ALGO that
+ * forces a step this device cannot run for this model, gives
+ * LSTMCL_ERROR_INVALID_CONFIG. The reference context reads neither. */
 LSTMCL_API lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *desc,
                                   lstmcl_convention convention,
                                   const lstmcl_layer_weights *layers, lstmcl_model **model);
@@ -350,7 +376,10 @@ LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl
  * compute units, meet at a device-wide barrier between steps). Chosen by
  * device and shape; the environment variable LSTMCL_ALGO (auto, gemm, fused,
  * fused-rows, fused-cols, persistent, persistent-rows, persistent-cols),
- * read when a model is created, forces one. When the persistent kernel's
+ * read when a model is created on a device, forces one (any other value:
+ * LSTMCL_ERROR_INVALID_CONFIG from lstmcl_model_create). LSTMCL_PERSIST_GROUPS
+ * (1 .. 4096, for testing) sets the persistent kernel's work-group count
+ * likewise. When the persistent kernel's
  * work-groups turn out not to run at once (the device is shared, or runs
  * fewer groups at a time than it reports), its bounded wait gives up, the
  * pass is run again with the fused step, and the model keeps the fused step
@@ -360,12 +389,21 @@ LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t 
 
 /* 1 when the model's kernels were loaded from the program cache on disk
  * rather than compiled ($LSTMCL_CACHE_DIR, "" or "off" to disable; default
- * $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl), 0 otherwise. */
+ * $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl), 0 otherwise. A cache that
+ * cannot be used (no directory, a damaged or foreign entry, an entry that
+ * is not a regular file) is skipped quietly and without blocking. */
 LSTMCL_API int lstmcl_model_program_cached(const lstmcl_model *model);
 
 /* The tuning file that models created now would read (written by
  * lstmcl-tune): $LSTMCL_TUNING_FILE, else tuning.txt in the program cache
- * directory. Copies the path, NUL-terminated, into buf (caller-owned, `size`
+ * directory. It is read when a model is created on a device, unless
+ * LSTMCL_ALGO forces an algorithm. A tuning file that is missing,
+ * unreadable, not a regular file (a FIFO, a device, a directory: it is
+ * opened without blocking and never read) or not in lstmcl-tune's format
+ * is ignored quietly, as are its lines for other devices or drivers: the
+ * built-in rules then choose. The file only ever picks among algorithms
+ * that compute the same result, so ignoring it costs speed, not
+ * correctness. Copies the path, NUL-terminated, into buf (caller-owned, `size`
  * bytes); LSTMCL_ERROR_UNSUPPORTED when there is none (the variable set to
  * "", or the cache off), LSTMCL_ERROR_INVALID_ARGUMENT when it does not fit. */
 LSTMCL_API lstmcl_status lstmcl_tuning_file(char *buf, size_t size);

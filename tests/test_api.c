@@ -1,11 +1,14 @@
 /* Versions, status strings, activations, devices, contexts and model
  * metadata. */
 #define _POSIX_C_SOURCE 200809L
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -34,9 +37,14 @@ static void test_status_strings(void **state)
                         "CL_BUILD_PROGRAM_FAILURE");
     assert_string_equal(lstmcl_status_string((lstmcl_status)-1017), "CLBlast error");
     assert_string_equal(lstmcl_status_string((lstmcl_status)12345), "unknown status");
+    assert_string_equal(lstmcl_status_string(LSTMCL_ERROR_INVALID_CONFIG),
+                        "invalid configuration (an option or the environment variable that "
+                        "sets its default)");
     /* Stable values: never renumbered. */
     assert_int_equal(LSTMCL_ERROR_INVALID_ARGUMENT, 1);
+    assert_int_equal(LSTMCL_ERROR_NO_DEVICE, 5);
     assert_int_equal(LSTMCL_ERROR_CLBLAST, 10);
+    assert_int_equal(LSTMCL_ERROR_INVALID_CONFIG, 11);
 }
 
 static void test_activation_table(void **state)
@@ -120,11 +128,19 @@ static void test_devices_and_contexts(void **state)
     lstmcl_context_destroy(ctx);
 
     char *saved = getenv(LSTMCL_DEVICE_ENV) ? strdup(getenv(LSTMCL_DEVICE_ENV)) : NULL;
+    /* A spec from the environment that matches nothing is a bad setting;
+     * the same spec passed by the caller is the caller's. */
     setenv(LSTMCL_DEVICE_ENV, "no-such-device-xyz", 1);
-    assert_int_equal(lstmcl_context_create(NULL, &ctx), LSTMCL_ERROR_NO_DEVICE);
+    assert_int_equal(lstmcl_context_create(NULL, &ctx), LSTMCL_ERROR_INVALID_CONFIG);
     assert_null(ctx);
-    assert_non_null(strstr(lstmcl_thread_last_error(), "LSTMCL_DEVICE"));
-    assert_non_null(strstr(lstmcl_thread_last_error(), "no-such-device-xyz"));
+    assert_non_null(strstr(lstmcl_thread_last_error(), "LSTMCL_DEVICE=\"no-such-device-xyz\""));
+    assert_int_equal(lstmcl_context_create("no-such-device-xyz", &ctx), LSTMCL_ERROR_NO_DEVICE);
+    assert_null(ctx);
+    assert_null(strstr(lstmcl_thread_last_error(), "LSTMCL_DEVICE"));
+    /* The caller's spec wins over the variable, whatever it holds. */
+    ctx = NULL;
+    assert_int_equal(lstmcl_context_create("0", &ctx), LSTMCL_SUCCESS);
+    lstmcl_context_destroy(ctx);
     setenv(LSTMCL_DEVICE_ENV, "reference", 1);
     assert_int_equal(lstmcl_context_create("", &ctx), LSTMCL_SUCCESS);
     assert_true(lstmcl_context_is_reference(ctx));
@@ -183,14 +199,79 @@ static void test_model_metadata(void **state)
     lstmcl_context_destroy(ctx);
 }
 
-int main(void)
+/* Run in a process of its own whose OpenCL loader finds no platform at all
+ * (the loader reads its configuration once per process): no devices is a
+ * count of 0, not an error; a device context is LSTMCL_ERROR_NO_DEVICE
+ * saying that no OpenCL device was found, even with LSTMCL_DEVICE set; the
+ * reference context still opens. Returns 0 when all of that holds. */
+static int no_platform_checks(void)
 {
+    size_t count = 99;
+    lstmcl_status st = lstmcl_device_count(&count);
+    if (st != LSTMCL_SUCCESS || count != 0) {
+        fprintf(stderr, "device count: status %d, count %zu: %s\n", (int)st, count,
+                lstmcl_thread_last_error());
+        return 1;
+    }
+    const char *specs[] = {NULL, "", "0", "some-gpu"};
+    for (int env = 0; env < 2; env++) {
+        if (env)
+            setenv(LSTMCL_DEVICE_ENV, "999", 1);
+        for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+            lstmcl_context *ctx = (lstmcl_context *)&ctx;
+            st = lstmcl_context_create(specs[i], &ctx);
+            const char *msg = lstmcl_thread_last_error();
+            if (st != LSTMCL_ERROR_NO_DEVICE || ctx != NULL ||
+                !strstr(msg, "no OpenCL device found")) {
+                fprintf(stderr, "context \"%s\" (LSTMCL_DEVICE %s): status %d: %s\n",
+                        specs[i] ? specs[i] : "(null)", env ? "999" : "unset", (int)st, msg);
+                return 1;
+            }
+        }
+    }
+    lstmcl_context *ref = NULL;
+    if (lstmcl_context_create("cpu", &ref) != LSTMCL_SUCCESS) {
+        fprintf(stderr, "cpu: %s\n", lstmcl_thread_last_error());
+        return 1;
+    }
+    lstmcl_context_destroy(ref);
+    return 0;
+}
+
+static void test_no_opencl_platform(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lstmcl-no-icd-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* An empty vendor directory: the ICD loader finds no platform. */
+        setenv("OCL_ICD_VENDORS", dir, 1);
+        unsetenv("OCL_ICD_FILENAMES");
+        unsetenv(LSTMCL_DEVICE_ENV);
+        execl("/proc/self/exe", "test_api", "--no-platform", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    rmdir(dir);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--no-platform") == 0)
+        return no_platform_checks();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_activation_table),
         cmocka_unit_test(test_devices_and_contexts),
         cmocka_unit_test(test_model_metadata),
+        cmocka_unit_test(test_no_opencl_platform),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

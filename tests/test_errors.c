@@ -2,6 +2,7 @@
  * parameter, on the reference context and (when one exists) on an OpenCL
  * device; nothing leaks on those paths (run under the sanitizer build). */
 #define _POSIX_C_SOURCE 200809L
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +203,175 @@ static void check_invalid_weights(lstmcl_context *ctx)
                         "(16, 8)");
 }
 
+/* Non-finite values: one model that has every kind of tensor (two layers,
+ * both directions, projection, peepholes), each (layer, direction, kind)
+ * in a buffer of its own so that one poisoned value is in one tensor. */
+enum { NF_L = 2, NF_KINDS = 6, NF_MAX = 8 * H * 2 * P };
+static float nf_buf[NF_L][2][NF_KINDS][NF_MAX];
+enum { NF_W, NF_R, NF_B, NF_RB, NF_PEEP, NF_PROJ };
+
+static lstmcl_model_desc nf_desc(void)
+{
+    lstmcl_model_desc d = base_desc();
+    d.proj_size = P;
+    d.peephole = 1;
+    d.num_layers = NF_L;
+    d.direction = LSTMCL_BIDIRECTIONAL;
+    return d;
+}
+
+/* Weights for nf_desc() in `conv`, every value `v` (biases `vb`). */
+static void nf_weights(lstmcl_convention conv, float v, float vb, lstmcl_layer_weights w[NF_L])
+{
+    memset(w, 0, NF_L * sizeof *w);
+    for (size_t l = 0; l < NF_L; l++)
+        for (size_t d = 0; d < 2; d++) {
+            float(*k)[NF_MAX] = nf_buf[l][d];
+            for (size_t i = 0; i < NF_MAX; i++) {
+                /* Alternating signs, so that nothing cancels by accident. */
+                float sign = (i % 2) ? -1.0f : 1.0f;
+                for (int kind = 0; kind < NF_KINDS; kind++)
+                    k[kind][i] = sign * (kind == NF_B || kind == NF_RB ? vb : v);
+            }
+            size_t in = l ? 2 * P : I;
+            if (conv == LSTMCL_CONVENTION_KERAS) {
+                w[l].input_weights[d] = (lstmcl_tensor){k[NF_W], 2, {in, 4 * H, 0}};
+                w[l].recurrent_weights[d] = (lstmcl_tensor){k[NF_R], 2, {P, 4 * H, 0}};
+            } else {
+                w[l].input_weights[d] = (lstmcl_tensor){k[NF_W], 2, {4 * H, in, 0}};
+                w[l].recurrent_weights[d] = (lstmcl_tensor){k[NF_R], 2, {4 * H, P, 0}};
+            }
+            if (conv == LSTMCL_CONVENTION_ONNX) {
+                w[l].input_bias[d] = (lstmcl_tensor){k[NF_B], 1, {8 * H, 0, 0}};
+            } else {
+                w[l].input_bias[d] = (lstmcl_tensor){k[NF_B], 1, {4 * H, 0, 0}};
+                if (conv == LSTMCL_CONVENTION_PYTORCH)
+                    w[l].recurrent_bias[d] = (lstmcl_tensor){k[NF_RB], 1, {4 * H, 0, 0}};
+            }
+            w[l].peephole[d] = (lstmcl_tensor){k[NF_PEEP], 1, {3 * H, 0, 0}};
+            w[l].projection[d] = (lstmcl_tensor){k[NF_PROJ], 2, {P, H, 0}};
+        }
+}
+
+static void check_nonfinite_weights(lstmcl_context *ctx)
+{
+    /* One poisoned value per case; the expected text spells out the name
+     * the convention gives the tensor and the element's position in the
+     * caller's array. Shapes (H = 4, P = 2, I = 3): W (16, 3) in layer 0
+     * and (16, 4) in layer 1 (Keras: transposed), R (16, 2) (Keras (2, 16)),
+     * biases 16 (ONNX B 32), peepholes 12, projection (2, 4). */
+    static const struct {
+        lstmcl_convention conv;
+        int kind;
+        size_t layer, dir, index;
+        const char *text;
+    } cases[] = {
+        {LSTMCL_CONVENTION_PYTORCH, NF_W, 0, 0, 7,
+         "layer 0 direction 0: PyTorch weight_ih element 7 (row 2, column 1) is "},
+        {LSTMCL_CONVENTION_PYTORCH, NF_R, 1, 1, 5,
+         "layer 1 direction 1: PyTorch weight_hh element 5 (row 2, column 1) is "},
+        {LSTMCL_CONVENTION_PYTORCH, NF_B, 1, 0, 15,
+         "layer 1 direction 0: PyTorch bias_ih element 15 is "},
+        {LSTMCL_CONVENTION_PYTORCH, NF_RB, 0, 1, 0,
+         "layer 0 direction 1: PyTorch bias_hh element 0 is "},
+        {LSTMCL_CONVENTION_PYTORCH, NF_PEEP, 1, 1, 11,
+         "layer 1 direction 1: PyTorch peephole element 11 is "},
+        {LSTMCL_CONVENTION_PYTORCH, NF_PROJ, 1, 1, 7,
+         "layer 1 direction 1: PyTorch weight_hr element 7 (row 1, column 3) is "},
+        {LSTMCL_CONVENTION_ONNX, NF_W, 1, 1, 9,
+         "layer 1 direction 1: ONNX W element 9 (row 2, column 1) is "},
+        {LSTMCL_CONVENTION_ONNX, NF_R, 0, 1, 31,
+         "layer 0 direction 1: ONNX R element 31 (row 15, column 1) is "},
+        {LSTMCL_CONVENTION_ONNX, NF_B, 1, 0, 20, "layer 1 direction 0: ONNX B element 20 is "},
+        {LSTMCL_CONVENTION_ONNX, NF_PEEP, 0, 0, 4, "layer 0 direction 0: ONNX P element 4 is "},
+        {LSTMCL_CONVENTION_ONNX, NF_PROJ, 0, 1, 0,
+         "layer 0 direction 1: ONNX projection element 0 (row 0, column 0) is "},
+        {LSTMCL_CONVENTION_KERAS, NF_W, 0, 0, 17,
+         "layer 0 direction 0: Keras kernel element 17 (row 1, column 1) is "},
+        {LSTMCL_CONVENTION_KERAS, NF_R, 1, 0, 31,
+         "layer 1 direction 0: Keras recurrent_kernel element 31 (row 1, column 15) is "},
+        {LSTMCL_CONVENTION_KERAS, NF_B, 0, 1, 3, "layer 0 direction 1: Keras bias element 3 is "},
+        {LSTMCL_CONVENTION_KERAS, NF_PEEP, 1, 0, 6,
+         "layer 1 direction 0: Keras peephole element 6 is "},
+        {LSTMCL_CONVENTION_KERAS, NF_PROJ, 1, 0, 4,
+         "layer 1 direction 0: Keras projection element 4 (row 1, column 0) is "},
+    };
+    static const struct {
+        float value;
+        const char *name;
+    } bad[] = {{NAN, "NaN"}, {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}};
+    lstmcl_model_desc d = nf_desc();
+    lstmcl_layer_weights w[NF_L];
+    lstmcl_model *m = NULL;
+    /* The model itself is fine: each failure below is the poisoned value. */
+    for (int conv = 0; conv < 3; conv++) {
+        nf_weights((lstmcl_convention)conv, 0.25f, 0.5f, w);
+        lstmcl_status st = lstmcl_model_create(ctx, &d, (lstmcl_convention)conv, w, &m);
+        if (st != LSTMCL_SUCCESS)
+            fprintf(stderr, "convention %d: %s\n", conv, lstmcl_thread_last_error());
+        assert_int_equal(st, LSTMCL_SUCCESS);
+        lstmcl_model_destroy(m);
+    }
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            nf_weights(cases[c].conv, 0.25f, 0.5f, w);
+            nf_buf[cases[c].layer][cases[c].dir][cases[c].kind][cases[c].index] = bad[b].value;
+            char needle[160];
+            snprintf(needle, sizeof needle, "%s%s", cases[c].text, bad[b].name);
+            expect_create_fails(ctx, &d, cases[c].conv, w, LSTMCL_ERROR_INVALID_ARGUMENT, needle);
+        }
+    /* The first bad value is the one named: two in one tensor. */
+    nf_weights(LSTMCL_CONVENTION_PYTORCH, 0.25f, 0.5f, w);
+    nf_buf[0][0][NF_R][9] = INFINITY;
+    nf_buf[0][0][NF_R][3] = NAN;
+    expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, w, LSTMCL_ERROR_INVALID_ARGUMENT,
+                        "PyTorch weight_hh element 3 (row 1, column 1) is NaN");
+    /* Values on either side of a block edge and the very last one (the
+     * check works in blocks of 1024 values). */
+    {
+        enum { BH = 100 };
+        static float big[4 * BH * BH];
+        static const struct {
+            size_t index;
+            const char *text;
+        } at[] = {
+            {1023, "PyTorch weight_hh element 1023 (row 10, column 23) is -Inf"},
+            {1024, "PyTorch weight_hh element 1024 (row 10, column 24) is -Inf"},
+            {4 * BH * BH - 1, "PyTorch weight_hh element 39999 (row 399, column 99) is -Inf"},
+        };
+        lstmcl_model_desc bd = base_desc();
+        bd.hidden_size = BH;
+        bd.no_bias = 1;
+        lstmcl_layer_weights bw;
+        memset(&bw, 0, sizeof bw);
+        static float small[4 * BH * I];
+        bw.input_weights[0] = (lstmcl_tensor){small, 2, {4 * BH, I, 0}};
+        bw.recurrent_weights[0] = (lstmcl_tensor){big, 2, {4 * BH, BH, 0}};
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+            memset(big, 0, sizeof big);
+            big[at[i].index] = -INFINITY;
+            expect_create_fails(ctx, &bd, LSTMCL_CONVENTION_PYTORCH, &bw,
+                                LSTMCL_ERROR_INVALID_ARGUMENT, at[i].text);
+        }
+    }
+    /* Large but finite values, and the smallest subnormal, are weights
+     * like any other. (The biases stay below FLT_MAX / 2: their sum is
+     * stored.) */
+    const float finite[][2] = {{FLT_MAX, 1.5e38f}, {FLT_TRUE_MIN, FLT_TRUE_MIN}};
+    for (size_t f = 0; f < 2; f++)
+        for (int conv = 0; conv < 3; conv++) {
+            nf_weights((lstmcl_convention)conv, finite[f][0], finite[f][1], w);
+            m = NULL;
+            lstmcl_status st = lstmcl_model_create(ctx, &d, (lstmcl_convention)conv, w, &m);
+            if (st != LSTMCL_SUCCESS)
+                fprintf(stderr, "finite %g, convention %d: %s\n", (double)finite[f][0], conv,
+                        lstmcl_thread_last_error());
+            assert_int_equal(st, LSTMCL_SUCCESS);
+            assert_non_null(m);
+            lstmcl_model_destroy(m);
+        }
+}
+
 static lstmcl_model *good_model(lstmcl_context *ctx)
 {
     lstmcl_model_desc d = base_desc();
@@ -273,6 +443,7 @@ static void test_reference_context(void **state)
     assert_int_equal(lstmcl_context_create("reference", &ctx), LSTMCL_SUCCESS);
     check_invalid_descriptions(ctx);
     check_invalid_weights(ctx);
+    check_nonfinite_weights(ctx);
     check_invalid_forward(ctx);
     /* Device-only calls on the reference context. */
     lstmcl_device_info info;
@@ -297,6 +468,7 @@ static void test_device_context(void **state)
         skip();
     check_invalid_descriptions(ctx);
     check_invalid_weights(ctx);
+    check_nonfinite_weights(ctx);
     check_invalid_forward(ctx);
     lstmcl_model *m = good_model(ctx);
     lstmcl_forward_cl_args ca;
@@ -356,18 +528,7 @@ static void test_kernel_failures(void **state)
     assert_non_null(strstr(lstmcl_context_last_error(ctx), "build log"));
     remove(path);
     rmdir(dir);
-    /* An unknown algorithm name is refused, naming the variable. */
     unsetenv("LSTMCL_KERNEL_DIR");
-    char *saved_algo = getenv("LSTMCL_ALGO") ? strdup(getenv("LSTMCL_ALGO")) : NULL;
-    setenv("LSTMCL_ALGO", "fastest", 1);
-    expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_INVALID_ARGUMENT,
-                        "LSTMCL_ALGO=\"fastest\" is not one of");
-    if (saved_algo) {
-        setenv("LSTMCL_ALGO", saved_algo, 1);
-        free(saved_algo);
-    } else {
-        unsetenv("LSTMCL_ALGO");
-    }
     if (saved) {
         setenv("LSTMCL_KERNEL_DIR", saved, 1);
         free(saved);
@@ -377,6 +538,100 @@ static void test_kernel_failures(void **state)
     lstmcl_context_destroy(ctx);
 }
 
+/* A setting read from the environment that is wrong is the configuration's
+ * fault, not the model's: LSTMCL_ERROR_INVALID_CONFIG, naming the variable
+ * and quoting its value. */
+static void test_invalid_config(void **state)
+{
+    (void)state;
+    assert_int_equal(LSTMCL_ERROR_INVALID_CONFIG, 11);
+    assert_string_equal(lstmcl_status_string(LSTMCL_ERROR_INVALID_CONFIG),
+                        "invalid configuration (an option or the environment variable that "
+                        "sets its default)");
+    static const struct {
+        const char *name, *value, *text;
+    } bad[] = {
+        {"LSTMCL_ALGO", "bogus", "LSTMCL_ALGO=\"bogus\" is not one of auto, gemm"},
+        {"LSTMCL_ALGO", "fastest", "LSTMCL_ALGO=\"fastest\""},
+        {"LSTMCL_PERSIST_GROUPS", "-3",
+         "LSTMCL_PERSIST_GROUPS=\"-3\" is not a count from 1 to 4096"},
+        {"LSTMCL_PERSIST_GROUPS", "0", "LSTMCL_PERSIST_GROUPS=\"0\""},
+        {"LSTMCL_PERSIST_GROUPS", "4097", "LSTMCL_PERSIST_GROUPS=\"4097\""},
+        {"LSTMCL_PERSIST_GROUPS", "+8", "LSTMCL_PERSIST_GROUPS=\"+8\""},
+        {"LSTMCL_PERSIST_GROUPS", "8 groups", "LSTMCL_PERSIST_GROUPS=\"8 groups\""},
+    };
+    lstmcl_model_desc d = base_desc();
+    lstmcl_layer_weights w = base_weights();
+    lstmcl_context *ref = NULL;
+    assert_int_equal(lstmcl_context_create("reference", &ref), LSTMCL_SUCCESS);
+    lstmcl_context *ctx = tu_open_device();
+    if (ctx && lstmcl_context_is_reference(ctx)) { /* LSTMCL_DEVICE=cpu */
+        lstmcl_context_destroy(ctx);
+        ctx = NULL;
+    }
+    char *algo = tu_set_env("LSTMCL_ALGO", NULL);
+    char *groups = tu_set_env("LSTMCL_PERSIST_GROUPS", NULL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv(bad[i].name, bad[i].value, 1);
+        /* The reference path reads no device setting. */
+        lstmcl_model *m = NULL;
+        assert_int_equal(lstmcl_model_create(ref, &d, LSTMCL_CONVENTION_PYTORCH, &w, &m),
+                         LSTMCL_SUCCESS);
+        lstmcl_model_destroy(m);
+        if (ctx)
+            expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w,
+                                LSTMCL_ERROR_INVALID_CONFIG, bad[i].text);
+        unsetenv(bad[i].name);
+    }
+    /* LSTMCL_DEVICE: a device index that does not exist. Where there is no
+     * OpenCL device at all that is LSTMCL_ERROR_NO_DEVICE instead (test_api
+     * checks it). */
+    char *device = tu_set_env(LSTMCL_DEVICE_ENV, "999");
+    lstmcl_context *bad_ctx = (lstmcl_context *)&bad_ctx;
+    lstmcl_status st = lstmcl_context_create(NULL, &bad_ctx);
+    assert_null(bad_ctx);
+    size_t count = 0;
+    assert_int_equal(lstmcl_device_count(&count), LSTMCL_SUCCESS);
+    if (count > 0) {
+        assert_int_equal(st, LSTMCL_ERROR_INVALID_CONFIG);
+        assert_non_null(strstr(lstmcl_thread_last_error(),
+                               "LSTMCL_DEVICE=\"999\": device index out of range"));
+        /* The same index from the caller is the caller's mistake. */
+        assert_int_equal(lstmcl_context_create("999", &bad_ctx), LSTMCL_ERROR_NO_DEVICE);
+        assert_null(bad_ctx);
+    } else {
+        assert_int_equal(st, LSTMCL_ERROR_NO_DEVICE);
+    }
+    tu_restore_env(LSTMCL_DEVICE_ENV, device);
+    if (ctx) {
+        /* Valid values still create (the persistent count is checked even
+         * where the model runs no persistent kernel, with gemm forced). */
+        setenv("LSTMCL_PERSIST_GROUPS", "3", 1);
+        lstmcl_model *m = good_model(ctx);
+        lstmcl_model_destroy(m);
+        setenv("LSTMCL_ALGO", "gemm", 1);
+        m = good_model(ctx);
+        assert_string_equal(lstmcl_model_algorithm(m, 1), "gemm");
+        lstmcl_model_destroy(m);
+        setenv("LSTMCL_PERSIST_GROUPS", "-3", 1);
+        expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_INVALID_CONFIG,
+                            "LSTMCL_PERSIST_GROUPS=\"-3\"");
+        /* An argument the caller got wrong is still the caller's. */
+        unsetenv("LSTMCL_PERSIST_GROUPS");
+        unsetenv("LSTMCL_ALGO");
+        lstmcl_model_desc z = base_desc();
+        z.hidden_size = 0;
+        expect_create_fails(ctx, &z, LSTMCL_CONVENTION_PYTORCH, &w,
+                            LSTMCL_ERROR_INVALID_ARGUMENT, "hidden_size must be > 0");
+    }
+    tu_restore_env("LSTMCL_ALGO", algo);
+    tu_restore_env("LSTMCL_PERSIST_GROUPS", groups);
+    lstmcl_context_destroy(ctx);
+    lstmcl_context_destroy(ref);
+    if (!ctx)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_device_context),
         cmocka_unit_test(test_bad_device_specs),
         cmocka_unit_test(test_kernel_failures),
+        cmocka_unit_test(test_invalid_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
