@@ -129,98 +129,11 @@ uint64_t cli_le64(const uint8_t *p)
     return (uint64_t)cli_le32(p) | ((uint64_t)cli_le32(p + 4) << 32);
 }
 
-static int write_all(int fd, const void *p, size_t n)
+const char *cli_nonfinite_reason(double source, float f)
 {
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return 0;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 1;
-}
-
-int cli_stage_write(const char *path, const void *header, size_t header_len, const void *data,
-                    size_t data_len, cli_staged_file *st, char *err, size_t errlen)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dirlen;
-    size_t n = strlen(path) + 32;
-    int fd;
-
-    st->final_path = NULL;
-    st->tmp_path = NULL;
-    if (*base == '\0') {
-        cli_set_error(err, errlen, "output path names a directory");
-        return CLI_ERR_INPUT;
-    }
-    st->final_path = malloc(strlen(path) + 1);
-    st->tmp_path = malloc(n);
-    if (!st->final_path || !st->tmp_path) {
-        cli_stage_discard(st);
-        cli_set_error(err, errlen, "out of memory");
-        return CLI_ERR_RUNTIME;
-    }
-    strcpy(st->final_path, path);
-    /* Hidden temporary in the same directory, so rename() is atomic. */
-    snprintf(st->tmp_path, n, "%.*s.%s.tmpXXXXXX", (int)dirlen, path, base);
-    fd = mkstemp(st->tmp_path);
-    if (fd < 0) {
-        int e = errno;
-        cli_set_error(err, errlen, "cannot create a temporary file beside it: %s", strerror(e));
-        free(st->tmp_path);
-        st->tmp_path = NULL;
-        cli_stage_discard(st);
-        /* A path the user cannot write to is bad usage; anything else is a
-         * failure of the system. */
-        return (e == ENOENT || e == ENOTDIR || e == EACCES || e == EROFS) ? CLI_ERR_INPUT
-                                                                          : CLI_ERR_RUNTIME;
-    }
-    if (!write_all(fd, header, header_len) || !write_all(fd, data, data_len) || fsync(fd) != 0) {
-        cli_set_error(err, errlen, "write failed: %s", strerror(errno));
-        close(fd);
-        cli_stage_discard(st);
-        return CLI_ERR_RUNTIME;
-    }
-    if (close(fd) != 0) {
-        cli_set_error(err, errlen, "write failed: %s", strerror(errno));
-        cli_stage_discard(st);
-        return CLI_ERR_RUNTIME;
-    }
-    /* mkstemp creates 0600; give the file the usual permissions. */
-    {
-        mode_t mask = umask(0);
-        umask(mask);
-        chmod(st->tmp_path, 0666 & ~mask);
-    }
-    return CLI_OK;
-}
-
-int cli_stage_commit(cli_staged_file *st, char *err, size_t errlen)
-{
-    if (!st->tmp_path)
-        return CLI_OK;
-    if (rename(st->tmp_path, st->final_path) != 0) {
-        cli_set_error(err, errlen, "cannot rename the temporary into place: %s", strerror(errno));
-        return CLI_ERR_RUNTIME;
-    }
-    free(st->tmp_path);
-    st->tmp_path = NULL;
-    return CLI_OK;
-}
-
-void cli_stage_discard(cli_staged_file *st)
-{
-    if (st->tmp_path) {
-        unlink(st->tmp_path);
-        free(st->tmp_path);
-        st->tmp_path = NULL;
-    }
-    free(st->final_path);
-    st->final_path = NULL;
+    if (isfinite(f))
+        return NULL;
+    if (isnan(source))
+        return "is NaN";
+    return isinf(source) ? "is infinite" : "is out of float range";
 }

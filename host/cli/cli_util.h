@@ -37,20 +37,9 @@ uint16_t cli_le16(const uint8_t *p);
 uint32_t cli_le32(const uint8_t *p);
 uint64_t cli_le64(const uint8_t *p);
 
-/* An output written to a temporary file next to its final path and renamed
- * into place only when every output of a run has been written, so that a
- * failed run leaves neither a partial file nor a temporary behind. */
-typedef struct cli_staged_file {
-    char *final_path;
-    char *tmp_path; /* NULL once committed or discarded */
-} cli_staged_file;
-
-/* Writes header then data to a new temporary file beside `path`. */
-int cli_stage_write(const char *path, const void *header, size_t header_len, const void *data,
-                    size_t data_len, cli_staged_file *st, char *err, size_t errlen);
-/* Renames the temporary into place. */
-int cli_stage_commit(cli_staged_file *st, char *err, size_t errlen);
-/* Removes the temporary (if any) and frees the paths. Safe to call twice. */
-void cli_stage_discard(cli_staged_file *st);
+/* Why a value converted to float cannot be a weight or an input: NULL when
+ * f is finite, else "is NaN", "is infinite" or "is out of float range" (a
+ * finite source value that float cannot hold). */
+const char *cli_nonfinite_reason(double source, float f);
 
 #endif

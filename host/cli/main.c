@@ -19,8 +19,13 @@
 #include "model_file.h"
 #include "npy.h"
 #include "onnx_model.h"
+#include "output.h"
 
 #define ERRLEN 1024
+
+/* Where the command's own lines (--validate, --time) go: standard error
+ * when an output is written to standard output. */
+static FILE *info_out;
 
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                  */
@@ -56,7 +61,7 @@ static void report(const char *what, const char *fmt, ...)
 static int status_exit(lstmcl_status s)
 {
     return (s == LSTMCL_ERROR_INVALID_ARGUMENT || s == LSTMCL_ERROR_INVALID_SHAPE ||
-            s == LSTMCL_ERROR_SIZE_OVERFLOW)
+            s == LSTMCL_ERROR_SIZE_OVERFLOW || s == LSTMCL_ERROR_INVALID_CONFIG)
                ? CLI_ERR_INPUT
                : CLI_ERR_RUNTIME;
 }
@@ -76,6 +81,7 @@ typedef struct run_opts {
     const char *weights, *input, *output, *hn, *cn, *h0, *c0, *seq_lens, *prefix, *device;
     const char *tolerance;
     int batch_first, cpu, validate, time, help;
+    cli_output *dest; /* the outputs, in ONNX_OUT_* order (checked before any work) */
 } run_opts;
 
 typedef struct opt_def {
@@ -215,8 +221,14 @@ static const char usage_run[] =
     "                    (input upload, run and output download) and writing\n"
     "\n"
     "Arrays are float32 .npy files (float16/float64 are converted, Fortran order\n"
-    "is reordered). Outputs are written to temporary files renamed into place\n"
-    "once all of them are written: a failed run leaves no partial file.\n";
+    "is reordered); every element and every weight must be finite.\n"
+    "\n"
+    "Outputs: a regular file (or a link to one) is written to a temporary file\n"
+    "renamed into place once every output is written: a failed or interrupted\n"
+    "run leaves no partial file and keeps the old ones. A character device or a\n"
+    "FIFO is written directly; '-' is standard output (the --validate and --time\n"
+    "lines then go to standard error). An output that is an input or another\n"
+    "output, under any name, is refused.\n";
 
 /* ------------------------------------------------------------------------ */
 /* devices                                                                   */
@@ -411,14 +423,15 @@ static int load_input(const char *path, int want_int, npy_array *a)
         npy_free(a);
         return CLI_ERR_INPUT;
     }
-    if (!want_int) {
-        size_t k;
-        for (k = 0; k < a->count; k++)
-            if (!isfinite(a->f[k])) {
-                report(path, "element %zu is not finite", k);
-                npy_free(a);
-                return CLI_ERR_INPUT;
-            }
+    if (!want_int && a->first_nonfinite < a->count) {
+        const size_t k = a->first_nonfinite;
+        const double v = a->nonfinite_value;
+        if (isfinite(v))
+            report(path, "element %zu %s (%g)", k, cli_nonfinite_reason(v, a->f[k]), v);
+        else
+            report(path, "element %zu %s", k, cli_nonfinite_reason(v, a->f[k]));
+        npy_free(a);
+        return CLI_ERR_INPUT;
     }
     return CLI_OK;
 }
@@ -488,8 +501,12 @@ static int compare_outputs(const out_array *outs, size_t n, double tol)
         if (!outs[k].data || !outs[k].ref)
             continue;
         for (j = 0; j < outs[k].count; j++) {
-            double a = outs[k].data[j], b = outs[k].ref[j], d = fabs(a - b);
-            double rel = d / fmax(fabs(b), 1e-6);
+            double a = outs[k].data[j], b = outs[k].ref[j], d, rel;
+            /* NaN where the reference has NaN, or the same infinity, agrees. */
+            if ((isnan(a) && isnan(b)) || a == b)
+                continue;
+            d = fabs(a - b);
+            rel = d / fmax(fabs(b), 1e-6);
             if (!(d <= tol * (1.0 + fabs(b))))
                 ok = 0;
             if (!(d <= max_abs))
@@ -498,24 +515,24 @@ static int compare_outputs(const out_array *outs, size_t n, double tol)
                 max_rel = rel;
         }
     }
-    printf("validate: max abs diff %.3g, max rel diff %.3g (tolerance %.3g): %s\n", max_abs,
-           max_rel, tol, ok ? "ok" : "FAILED");
-    fflush(stdout);
+    fprintf(info_out, "validate: max abs diff %.3g, max rel diff %.3g (tolerance %.3g): %s\n",
+            max_abs, max_rel, tol, ok ? "ok" : "FAILED");
+    fflush(info_out);
     if (!ok)
         report(NULL, "validate: the results differ from the CPU reference by more than the "
                "tolerance; no output written");
     return ok;
 }
 
-static int write_outputs(out_array *outs, size_t n)
+/* Writes the outputs asked for, all or nothing (output.h). outs[k] is the
+ * result for dest[k]. */
+static int write_outputs(const run_opts *o, out_array *outs, size_t n)
 {
-    cli_staged_file st[ONNX_OUT_COUNT];
+    uint8_t *hdr[ONNX_OUT_COUNT] = {NULL};
     char err[ERRLEN] = "";
-    size_t k, staged = 0;
+    size_t k, bad = 0;
     int rc = CLI_OK;
-    memset(st, 0, sizeof st);
     for (k = 0; k < n && rc == CLI_OK; k++) {
-        uint8_t *hdr = NULL;
         size_t hlen = 0, j;
         if (!outs[k].path)
             continue;
@@ -530,21 +547,23 @@ static int write_outputs(out_array *outs, size_t n)
             b[2] = (uint8_t)(u >> 16);
             b[3] = (uint8_t)(u >> 24);
         }
-        rc = npy_make_f32_header(outs[k].dims, outs[k].ndim, &hdr, &hlen, err, sizeof err);
-        if (rc == CLI_OK)
-            rc = cli_stage_write(outs[k].path, hdr, hlen, outs[k].data,
-                                 outs[k].count * sizeof(float), &st[staged++], err, sizeof err);
-        free(hdr);
-        if (rc != CLI_OK)
+        rc = npy_make_f32_header(outs[k].dims, outs[k].ndim, &hdr[k], &hlen, err, sizeof err);
+        if (rc != CLI_OK) {
             report(outs[k].path, "%s", err);
+            break;
+        }
+        o->dest[k].header = hdr[k];
+        o->dest[k].header_len = hlen;
+        o->dest[k].data = outs[k].data;
+        o->dest[k].data_len = outs[k].count * sizeof(float);
     }
-    for (k = 0; k < staged && rc == CLI_OK; k++) {
-        rc = cli_stage_commit(&st[k], err, sizeof err);
+    if (rc == CLI_OK) {
+        rc = cli_outputs_commit(o->dest, n, &bad, err, sizeof err);
         if (rc != CLI_OK)
-            report(st[k].final_path, "%s", err);
+            report(o->dest[bad].path, "%s", err);
     }
-    for (k = 0; k < staged; k++)
-        cli_stage_discard(&st[k]);
+    for (k = 0; k < n; k++)
+        free(hdr[k]);
     return rc;
 }
 
@@ -592,7 +611,11 @@ static int create_model(lstmcl_context *ctx, const cli_lstm *l, const char *path
 {
     lstmcl_status s = lstmcl_model_create(ctx, &l->desc, l->convention, l->layers, model);
     if (s != LSTMCL_SUCCESS) {
-        report(path, "cannot create the model: %s", lstmcl_thread_last_error());
+        /* A bad setting is nobody's file's fault. */
+        if (s == LSTMCL_ERROR_INVALID_CONFIG)
+            report(NULL, "%s", lstmcl_thread_last_error());
+        else
+            report(path, "cannot create the model: %s", lstmcl_thread_last_error());
         return status_exit(s);
     }
     return CLI_OK;
@@ -688,7 +711,7 @@ static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
     }
     if (rc == CLI_OK) {
         t0 = now_seconds();
-        rc = write_outputs(outs, 3);
+        rc = write_outputs(o, outs, 3);
         tm->write = now_seconds() - t0;
     }
 done:
@@ -788,7 +811,7 @@ static int run_onnx(const run_opts *o, const onnx_model *m, lstmcl_context *ctx,
         rc = CLI_ERR_RUNTIME;
     if (rc == CLI_OK) {
         t0 = now_seconds();
-        rc = write_outputs(outs, ONNX_OUT_COUNT);
+        rc = write_outputs(o, outs, ONNX_OUT_COUNT);
         tm->write = now_seconds() - t0;
     }
 done:
@@ -803,46 +826,62 @@ done:
     return rc;
 }
 
-/* Refuses, before any work, an output path that cannot be written. */
-static int output_path_ok(const char *path)
+/* Refuses, before any work, outputs that cannot be written or that would
+ * destroy an input or another output (output.h). */
+static int check_outputs(run_opts *o, cli_output dest[ONNX_OUT_COUNT])
 {
-    struct stat sb;
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        report(path, "output path is a directory");
-        return 0;
+    const char *const in_paths[] = {o->weights, o->input, o->h0, o->c0, o->seq_lens};
+    const char *const in_opts[] = {"--weights", "--input", "--h0", "--c0", "--seq-lens"};
+    char err[ERRLEN] = "";
+    size_t k, bad = 0;
+    int rc;
+    memset(dest, 0, ONNX_OUT_COUNT * sizeof *dest);
+    dest[ONNX_OUT_Y].option = "--output";
+    dest[ONNX_OUT_Y].path = o->output;
+    dest[ONNX_OUT_YH].option = "--hn";
+    dest[ONNX_OUT_YH].path = o->hn;
+    dest[ONNX_OUT_YC].option = "--cn";
+    dest[ONNX_OUT_YC].path = o->cn;
+    o->dest = dest;
+    rc = cli_outputs_check(dest, ONNX_OUT_COUNT, in_paths, in_opts,
+                           sizeof in_paths / sizeof in_paths[0], &bad, err, sizeof err);
+    if (rc != CLI_OK) {
+        report(dest[bad].path, "%s", err);
+        return rc;
     }
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (access(dir, W_OK) != 0) {
-        report(path, "cannot write in directory '%s': %s", dir, strerror(errno));
-        return 0;
-    }
-    return 1;
+    for (k = 0; k < ONNX_OUT_COUNT; k++)
+        if (dest[k].path && dest[k].kind == CLI_OUT_STDOUT)
+            info_out = stderr;
+    return CLI_OK;
 }
 
-static int distinct_outputs(const run_opts *o)
+/* The context for --device / --cpu, with an exit status that tells a bad
+ * argument (2) from a machine without OpenCL or a failing device (1). */
+static int open_context(const run_opts *o, lstmcl_context **ctx)
 {
-    const char *p[3];
-    size_t k, j;
-    p[0] = o->output;
-    p[1] = o->hn;
-    p[2] = o->cn;
-    for (k = 0; k < 3; k++)
-        for (j = k + 1; j < 3; j++)
-            if (p[k] && p[j] && strcmp(p[k], p[j]) == 0) {
-                report(NULL, "run: '%s' is given as two outputs", p[k]);
-                return 0;
-            }
-    for (k = 0; k < 3; k++)
-        if (p[k] && !output_path_ok(p[k]))
-            return 0;
-    return 1;
+    const char *spec = o->cpu ? "cpu" : o->device;
+    lstmcl_status s = lstmcl_context_create(spec, ctx);
+    size_t count = 0;
+    if (s == LSTMCL_SUCCESS)
+        return CLI_OK;
+    if (s == LSTMCL_ERROR_INVALID_CONFIG) {
+        report(NULL, "%s", lstmcl_thread_last_error());
+        return CLI_ERR_INPUT;
+    }
+    if (s == LSTMCL_ERROR_NO_DEVICE && lstmcl_device_count(&count) == LSTMCL_SUCCESS &&
+        count == 0) {
+        report(NULL, "no OpenCL device found (no OpenCL platform is installed, or none has a "
+               "device); --cpu runs the CPU reference path");
+        return CLI_ERR_RUNTIME;
+    }
+    if (s == LSTMCL_ERROR_NO_DEVICE && o->device) {
+        report(NULL, "--device '%s': %s (see lstmcl devices)", o->device,
+               lstmcl_thread_last_error());
+        return CLI_ERR_INPUT;
+    }
+    report(NULL, "cannot open %s: %s", o->cpu ? "the CPU reference path" : "a device",
+           lstmcl_thread_last_error());
+    return CLI_ERR_RUNTIME;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -853,12 +892,14 @@ static int cmd_run(int argc, char **argv)
     lstmcl_context *ctx = NULL;
     const char *in_paths[ONNX_IN_COUNT];
     char err[ERRLEN] = "";
+    cli_output dest[ONNX_OUT_COUNT];
     timings tm;
     double t0;
     int rc = CLI_OK, have_model = 0;
     size_t k;
 
     memset(&o, 0, sizeof o);
+    memset(dest, 0, sizeof dest);
     memset(in, 0, sizeof in);
     memset(&tm, 0, sizeof tm);
     if (!parse_opts("run", argc, argv, run_defs, sizeof run_defs / sizeof run_defs[0], &o, NULL))
@@ -888,14 +929,15 @@ static int cmd_run(int argc, char **argv)
             return CLI_ERR_INPUT;
         }
     }
-    if (!distinct_outputs(&o))
-        return CLI_ERR_INPUT;
+    rc = check_outputs(&o, dest);
+    if (rc != CLI_OK)
+        goto done;
 
     t0 = now_seconds();
     rc = model_file_load(o.weights, o.prefix, &mf, err, sizeof err);
     if (rc != CLI_OK) {
         report(o.weights, "%s", err);
-        return rc;
+        goto done;
     }
     have_model = 1;
     in_paths[ONNX_IN_X] = o.input;
@@ -909,21 +951,15 @@ static int cmd_run(int argc, char **argv)
     if (rc != CLI_OK)
         goto done;
 
-    {
-        lstmcl_status s = lstmcl_context_create(o.cpu ? "cpu" : o.device, &ctx);
-        if (s != LSTMCL_SUCCESS) {
-            report(NULL, "cannot open %s: %s", o.cpu ? "the CPU reference path" : "a device",
-                   lstmcl_thread_last_error());
-            rc = CLI_ERR_RUNTIME;
-            goto done;
-        }
-    }
+    rc = open_context(&o, &ctx);
+    if (rc != CLI_OK)
+        goto done;
     if (mf.format == MODEL_SAFETENSORS)
         rc = run_torch(&o, &mf.torch, ctx, in, &tm);
     else
         rc = run_onnx(&o, mf.onnx, ctx, in, &tm);
     if (rc == CLI_OK && o.time) {
-        printf("time: load %.3f ms, model create (weights upload, kernel build) %.3f ms, "
+        fprintf(info_out, "time: load %.3f ms, model create (weights upload, kernel build) %.3f ms, "
                "forward (input upload, run, output download) %.3f ms, write %.3f ms\n",
                1e3 * tm.load, 1e3 * tm.create, 1e3 * tm.forward, 1e3 * tm.write);
     }
@@ -933,12 +969,14 @@ done:
     lstmcl_context_destroy(ctx);
     if (have_model)
         model_file_free(&mf);
+    cli_outputs_free(dest, ONNX_OUT_COUNT);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
     const char *cmd;
+    info_out = stdout;
     if (argc < 2) {
         fputs(usage_main, stderr);
         return CLI_ERR_INPUT;

@@ -89,6 +89,53 @@ static int find_prefixes(const st_file *f, char ***list, size_t *n)
     return CLI_OK;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    const size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The smallest layer below L that no parameter name under prefix mentions
+ * (L when there is none, or when out of memory: the per-tensor checks
+ * that follow still name a missing tensor). */
+static size_t first_missing_layer(const st_file *f, const char *prefix, size_t L)
+{
+    size_t *layers = malloc((f->count ? f->count : 1) * sizeof *layers), n = 0, k, want = 0;
+    size_t plen = strlen(prefix);
+    if (!layers)
+        return L;
+    for (k = 0; k < f->count; k++) {
+        int kind, rev;
+        size_t layer;
+        if (strncmp(f->tensors[k].name, prefix, plen) == 0 &&
+            parse_param(f->tensors[k].name + plen, &kind, &layer, &rev))
+            layers[n++] = layer;
+    }
+    qsort(layers, n, sizeof *layers, cmp_size);
+    for (k = 0; k < n && want < L; k++) {
+        if (layers[k] > want)
+            break;
+        if (layers[k] == want)
+            want++;
+    }
+    free(layers);
+    return want;
+}
+
+/* The name of a parameter of `layer` under prefix (one exists). */
+static const char *tensor_of_layer(const st_file *f, const char *prefix, size_t layer)
+{
+    size_t k, plen = strlen(prefix);
+    for (k = 0; k < f->count; k++) {
+        int kind, rev;
+        size_t l;
+        if (strncmp(f->tensors[k].name, prefix, plen) == 0 &&
+            parse_param(f->tensors[k].name + plen, &kind, &l, &rev) && l == layer)
+            return f->tensors[k].name;
+    }
+    return "?";
+}
+
 static void free_list(char **list, size_t n)
 {
     size_t k;
@@ -159,9 +206,17 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
         cli_set_error(err, errlen, "no nn.LSTM weights under prefix '%s'", prefix);
         goto done;
     }
-    if (L > f.count) {
-        cli_set_error(err, errlen, "missing tensor '%sweight_ih_l0'", prefix);
-        goto done;
+    /* Every layer below L must have tensors: name the first one that has
+     * none, and the tensor that asks for it. (Checked from the names present,
+     * so that a stray large layer number allocates nothing.) */
+    {
+        size_t missing = first_missing_layer(&f, prefix, L);
+        if (missing < L) {
+            cli_set_error(err, errlen, "layer %zu has no tensors (missing '%sweight_ih_l%zu'), "
+                          "but '%s' names layer %zu", missing, prefix, missing,
+                          tensor_of_layer(&f, prefix, L - 1), L - 1);
+            goto done;
+        }
     }
     slots = calloc(L, sizeof *slots);
     if (!slots) {
@@ -203,6 +258,17 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
     /* Sizes from layer 0's shapes, then every shape checked against them. */
     {
         const st_tensor *wih = slots[0][0][P_WIH], *whh = slots[0][0][P_WHH];
+        /* GRU and vanilla RNN state_dicts use the same names; their
+         * weight_hh_l0 is (3*H, H) or (H, H) where an LSTM's is (4*H, H). */
+        if (!has_proj && whh->ndim == 2 && whh->dims[1] > 0 &&
+            (whh->dims[0] == 3 * whh->dims[1] || whh->dims[0] == whh->dims[1])) {
+            int gru = whh->dims[0] == 3 * whh->dims[1];
+            cli_set_error(err, errlen, "not an LSTM: tensor '%s' has shape (%zu, %zu), %s "
+                          "(an nn.LSTM's is (4*hidden_size, hidden_size)); lstmcl runs LSTMs only",
+                          whh->name, whh->dims[0], whh->dims[1],
+                          gru ? "a GRU's (3 gates)" : "a vanilla RNN's (no gates)");
+            goto done;
+        }
         if (wih->ndim != 2 || wih->dims[0] == 0 || wih->dims[0] % 4 != 0 || wih->dims[1] == 0) {
             cli_set_error(err, errlen, "tensor '%s' should have shape (4*hidden_size, input_size)",
                           wih->name);
@@ -219,7 +285,6 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
             }
             P = whr->dims[0];
         }
-        (void)whh;
     }
     Hout = P ? P : H;
     out->desc.input_size = I;
@@ -284,12 +349,30 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Files that users give as models but that are neither format, told apart
+ * by their first bytes (NULL: none of these). */
+static const char *sniff_other_format(const uint8_t *b, size_t len)
+{
+    if (len == 0)
+        return "the file is empty";
+    if (len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0)
+        return "a NumPy .npy array, not a model";
+    /* torch.save: a zip archive since PyTorch 1.6, a pickle before (the
+     * pickle protocol opcode 0x80, then the protocol number 2 to 5). */
+    if (len >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
+        return "a zip archive (a PyTorch torch.save checkpoint?), not a model";
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        return "a Python pickle (a PyTorch torch.save checkpoint?), not a model";
+    return NULL;
+}
+
 int model_file_load(const char *path, const char *prefix, model_file *mf, char *err,
                     size_t errlen)
 {
     uint8_t *buf;
     size_t len;
     int rc;
+    const char *what;
 
     memset(mf, 0, sizeof *mf);
     if (errlen)
@@ -297,6 +380,13 @@ int model_file_load(const char *path, const char *prefix, model_file *mf, char *
     rc = cli_read_file(path, &buf, &len, err, errlen);
     if (rc != CLI_OK)
         return rc;
+    what = sniff_other_format(buf, len);
+    if (what) {
+        cli_set_error(err, errlen, "%s; lstmcl reads an nn.LSTM state_dict saved as "
+                      "safetensors (safetensors.torch.save_file) or an ONNX model", what);
+        free(buf);
+        return CLI_ERR_INPUT;
+    }
     if (ends_with(path, ".onnx") ||
         (!ends_with(path, ".safetensors") && !(len >= 9 && buf[8] == '{'))) {
         mf->format = MODEL_ONNX;
@@ -305,6 +395,15 @@ int model_file_load(const char *path, const char *prefix, model_file *mf, char *
             rc = CLI_ERR_INPUT;
         } else {
             rc = onnx_model_parse(buf, len, &mf->onnx, err, errlen);
+            /* A file named neither way that is not ONNX either: say what is
+             * read rather than only how ONNX decoding failed. */
+            if (rc == CLI_ERR_INPUT && !ends_with(path, ".onnx") && errlen) {
+                char why[256];
+                snprintf(why, sizeof why, "%s", err);
+                cli_set_error(err, errlen, "neither safetensors nor ONNX (as ONNX: %s); lstmcl "
+                              "reads an nn.LSTM state_dict saved as safetensors or an ONNX "
+                              "model", why);
+            }
         }
     } else {
         mf->format = MODEL_SAFETENSORS;

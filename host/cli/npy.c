@@ -4,6 +4,7 @@
  * anything is allocated. */
 #include "npy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,7 @@ int npy_parse(const uint8_t *buf, size_t len, npy_array *out, char *err, size_t 
     }
     out->count = count;
     out->is_integer = kind != 'f';
+    out->first_nonfinite = count;
     {
         const uint8_t *data = buf + prefix + hlen;
         size_t alloc = count ? count : 1;
@@ -314,8 +316,14 @@ int npy_parse(const uint8_t *buf, size_t len, npy_array *out, char *err, size_t 
             const uint8_t *p = data + src * size;
             if (out->is_integer)
                 out->i[k] = load_int(p, size, big, kind == 'i');
-            else
-                out->f[k] = (float)load_float(p, size, big);
+            else {
+                const double v = load_float(p, size, big);
+                out->f[k] = (float)v;
+                if (!isfinite(out->f[k]) && out->first_nonfinite == count) {
+                    out->first_nonfinite = k;
+                    out->nonfinite_value = v;
+                }
+            }
         }
     }
     return CLI_OK;

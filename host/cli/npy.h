@@ -16,6 +16,11 @@ typedef struct npy_array {
     float *f;        /* count floats, C order (owned) */
     int64_t *i;      /* count int64s, C order (owned) */
     char descr[8];   /* the dtype as written, e.g. "<f4" */
+    /* Floating arrays: the first element that is NaN or infinite as stored,
+     * or that float32 cannot hold (count when there is none), and its value
+     * as stored. */
+    size_t first_nonfinite;
+    double nonfinite_value;
 } npy_array;
 
 /* Parses a whole .npy file image. Floating types (f2, f4, f8) are converted

@@ -73,6 +73,7 @@ int ox_arr_alloc(npy_array *a, int is_int, size_t ndim, const size_t *dims, char
     }
     a->ndim = ndim;
     a->count = n;
+    a->first_nonfinite = n; /* none noted */
     a->is_integer = is_int;
     if (is_int)
         a->i = calloc(n ? n : 1, sizeof *a->i);
@@ -160,6 +161,17 @@ int ox_int_list(const npy_array *a, int64_t *out, size_t max, size_t *n, const c
 /* TensorProto                                                               */
 /* ------------------------------------------------------------------------ */
 
+void ox_set_float(npy_array *a, size_t k, double v)
+{
+    /* A double beyond float's range becomes an infinity here (IEEE 754
+     * conversion); the value noted is the one stored. */
+    a->f[k] = (float)v;
+    if (!isfinite(a->f[k]) && a->first_nonfinite == a->count) {
+        a->first_nonfinite = k;
+        a->nonfinite_value = v;
+    }
+}
+
 int ox_tensor_from_proto(const TensorProto *t, npy_array *a, char *err, size_t errlen)
 {
     size_t dims[NPY_MAX_DIMS], k, n, esize = 0, have = 0;
@@ -216,18 +228,20 @@ int ox_tensor_from_proto(const TensorProto *t, npy_array *a, char *err, size_t e
             switch (dt) {
             case OX_FLOAT: {
                 uint32_t u = cli_le32(p);
-                memcpy(&a->f[k], &u, 4);
+                float f;
+                memcpy(&f, &u, 4);
+                ox_set_float(a, k, f);
                 break;
             }
             case OX_DOUBLE: {
                 uint64_t u = cli_le64(p);
                 double d;
                 memcpy(&d, &u, 8);
-                a->f[k] = (float)d;
+                ox_set_float(a, k, d);
                 break;
             }
-            case OX_FLOAT16: a->f[k] = cli_half_to_float(cli_le16(p)); break;
-            case OX_BFLOAT16: a->f[k] = cli_bf16_to_float(cli_le16(p)); break;
+            case OX_FLOAT16: ox_set_float(a, k, cli_half_to_float(cli_le16(p))); break;
+            case OX_BFLOAT16: ox_set_float(a, k, cli_bf16_to_float(cli_le16(p))); break;
             case OX_INT64: a->i[k] = (int64_t)cli_le64(p); break;
             case OX_INT32: a->i[k] = (int32_t)cli_le32(p); break;
             case OX_INT16: a->i[k] = (int16_t)cli_le16(p); break;
@@ -246,15 +260,136 @@ int ox_tensor_from_proto(const TensorProto *t, npy_array *a, char *err, size_t e
     }
     for (k = 0; k < n; k++) {
         switch (dt) {
-        case OX_FLOAT: a->f[k] = t->float_data[k]; break;
-        case OX_DOUBLE: a->f[k] = (float)t->double_data[k]; break;
-        case OX_FLOAT16: a->f[k] = cli_half_to_float((uint16_t)t->int32_data[k]); break;
-        case OX_BFLOAT16: a->f[k] = cli_bf16_to_float((uint16_t)t->int32_data[k]); break;
+        case OX_FLOAT: ox_set_float(a, k, t->float_data[k]); break;
+        case OX_DOUBLE: ox_set_float(a, k, t->double_data[k]); break;
+        case OX_FLOAT16: ox_set_float(a, k, cli_half_to_float((uint16_t)t->int32_data[k])); break;
+        case OX_BFLOAT16: ox_set_float(a, k, cli_bf16_to_float((uint16_t)t->int32_data[k])); break;
         case OX_INT64: a->i[k] = t->int64_data[k]; break;
         default: a->i[k] = t->int32_data[k]; break;
         }
     }
     return CLI_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Declared shapes                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* onnx_subset.proto leaves ValueInfoProto.type out; protobuf-c keeps it as
+ * an unknown field (its bytes with their length prefix), read here with a
+ * minimal wire-format reader. Anything unexpected means "no shape". */
+typedef struct pb_reader {
+    const uint8_t *p, *end;
+} pb_reader;
+
+static int pb_varint(pb_reader *r, uint64_t *v)
+{
+    unsigned shift;
+    *v = 0;
+    for (shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t b = *r->p++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 1;
+    }
+    return 0;
+}
+
+/* The next field: its number and wire type; a varint's value in *val, a
+ * length-delimited payload in *sub; fixed-size fields are skipped. */
+static int pb_next(pb_reader *r, uint64_t *num, int *wire, uint64_t *val, pb_reader *sub)
+{
+    uint64_t key, len;
+    if (!pb_varint(r, &key))
+        return 0;
+    *num = key >> 3;
+    *wire = (int)(key & 7);
+    switch (*wire) {
+    case PROTOBUF_C_WIRE_TYPE_VARINT:
+        return pb_varint(r, val);
+    case PROTOBUF_C_WIRE_TYPE_64BIT:
+    case PROTOBUF_C_WIRE_TYPE_32BIT: {
+        size_t n = *wire == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
+        if ((size_t)(r->end - r->p) < n)
+            return 0;
+        r->p += n;
+        return 1;
+    }
+    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+        if (!pb_varint(r, &len) || len > (uint64_t)(r->end - r->p))
+            return 0;
+        sub->p = r->p;
+        sub->end = r->p + len;
+        r->p += len;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The last length-delimited field `num` of a message (protobuf: the last
+ * one of a singular field wins). */
+static int pb_find(pb_reader msg, uint64_t num, pb_reader *out)
+{
+    uint64_t n, v;
+    int wire, found = 0;
+    pb_reader sub;
+    while (msg.p < msg.end) {
+        if (!pb_next(&msg, &n, &wire, &v, &sub))
+            return 0;
+        if (n == num && wire == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            *out = sub;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* onnx.proto: ValueInfoProto.type = 2 -> TypeProto.tensor_type = 1 ->
+ * TypeProto.Tensor.shape = 2 -> TensorShapeProto.dim = 1 (repeated) ->
+ * Dimension.dim_value = 1 (int64) | dim_param = 2 (string). */
+int ox_declared_shape(const ValueInfoProto *v, int64_t *dims, size_t max, size_t *rank)
+{
+    const ProtobufCMessageUnknownField *u = NULL;
+    pb_reader r, tensor, shape, dim;
+    uint64_t len, n, val;
+    unsigned k;
+    int wire;
+
+    for (k = 0; k < v->base.n_unknown_fields; k++)
+        if (v->base.unknown_fields[k].tag == 2 &&
+            v->base.unknown_fields[k].wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
+            u = &v->base.unknown_fields[k];
+    if (!u || !u->data || u->len == 0)
+        return 0;
+    r.p = u->data;
+    r.end = u->data + u->len;
+    if (!pb_varint(&r, &len) || len != (uint64_t)(r.end - r.p))
+        return 0;
+    if (!pb_find(r, 1, &tensor) || !pb_find(tensor, 2, &shape))
+        return 0;
+    *rank = 0;
+    while (shape.p < shape.end) {
+        if (!pb_next(&shape, &n, &wire, &val, &dim))
+            return 0;
+        if (n != 1 || wire != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
+            continue;
+        if (*rank == max)
+            return 0;
+        dims[*rank] = -1;
+        while (dim.p < dim.end) {
+            pb_reader s;
+            if (!pb_next(&dim, &n, &wire, &val, &s))
+                return 0;
+            /* dim_value and dim_param are a oneof: the last one set wins. */
+            if (n == 1 && wire == PROTOBUF_C_WIRE_TYPE_VARINT)
+                dims[*rank] = (int64_t)val >= 0 ? (int64_t)val : -1;
+            else if (n == 2)
+                dims[*rank] = -1;
+        }
+        (*rank)++;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -17,6 +17,7 @@ typedef LstmclOnnx__GraphProto GraphProto;
 typedef LstmclOnnx__NodeProto NodeProto;
 typedef LstmclOnnx__TensorProto TensorProto;
 typedef LstmclOnnx__AttributeProto AttributeProto;
+typedef LstmclOnnx__ValueInfoProto ValueInfoProto;
 
 /* Arrays the interpreter builds are capped so that a shape from a hostile
  * file cannot ask for an absurd allocation. */
@@ -47,6 +48,11 @@ typedef enum ox_op {
     OP_CONCAT, OP_SLICE, OP_TRANSPOSE, OP_RESHAPE, OP_EXPAND, OP_CONSTANT_OF_SHAPE, OP_COUNT
 } ox_op;
 
+/* What an axis of a graph input is to the LSTM it feeds (error messages). */
+typedef enum ox_axis {
+    AX_UNKNOWN = 0, AX_SEQ, AX_BATCH, AX_INPUT, AX_DIRS, AX_HIDDEN
+} ox_axis;
+
 /* A named array: constants at parse time, every value at run time. */
 typedef struct ox_value {
     const char *name; /* borrowed from the proto */
@@ -73,6 +79,12 @@ struct onnx_model {
     int *layouts;
     const char *in_names[ONNX_IN_COUNT];
     const char *out_names[ONNX_OUT_COUNT];
+    /* The graph inputs' declared shapes (ValueInfoProto.type): in_rank[r]
+     * is -1 when undeclared; in_dims[r][k] is -1 where the dimension is
+     * not fixed (a dim_param or nothing); in_axis[r][k] is an ox_axis. */
+    int in_rank[ONNX_IN_COUNT];
+    int64_t in_dims[ONNX_IN_COUNT][NPY_MAX_DIMS];
+    unsigned char in_axis[ONNX_IN_COUNT][NPY_MAX_DIMS];
 };
 
 /* Writes "node 'NAME' (OP): message" into err[errlen]. */
@@ -96,7 +108,14 @@ void ox_c_strides(const npy_array *a, ptrdiff_t *s);
 int ox_arr_copy(const npy_array *src, npy_array *dst, char *err, size_t errlen);
 int ox_int_list(const npy_array *a, int64_t *out, size_t max, size_t *n, const char *what,
                 char *err, size_t errlen);
+/* Decodes a TensorProto. Floating tensors note their first element that is
+ * not a finite float as stored (npy_array.first_nonfinite). */
 int ox_tensor_from_proto(const TensorProto *t, npy_array *a, char *err, size_t errlen);
+/* a->f[k] = v as float, noting v when it is the first non-finite one. */
+void ox_set_float(npy_array *a, size_t k, double v);
+/* The shape a graph input declares: 1 and *rank, dims (-1 where not
+ * fixed), or 0 when it declares none (or more than max dimensions). */
+int ox_declared_shape(const ValueInfoProto *v, int64_t *dims, size_t max, size_t *rank);
 const AttributeProto *ox_attr_find(const NodeProto *n, const char *name);
 int ox_attr_type(const AttributeProto *a);
 const char *ox_node_label(const NodeProto *n);

@@ -5,7 +5,8 @@
  * torch.onnx.export writes around LSTMs (Constant, Shape, Gather, Unsqueeze,
  * Squeeze, Concat, Slice, Transpose, Reshape, Expand, ConstantOfShape,
  * Identity, Cast); each LSTM node's weights (W, R, B, P) must be constants
- * and become a one-layer lstmcl description in the ONNX convention.
+ * of finite floats and become a one-layer lstmcl description in the ONNX
+ * convention. The shapes the graph inputs declare are kept for the run.
  *
  * Running: nodes are evaluated in graph order (ONNX requires a topological
  * order) on host arrays, the LSTM nodes through lstmcl. */
@@ -37,16 +38,44 @@ static const struct {
     [OP_CONSTANT_OF_SHAPE] = {"ConstantOfShape", 1, 1, 1, 1},
 };
 
-/* Activations that read alpha and beta (ONNX operator definitions). */
-static int act_takes_alpha(lstmcl_activation_kind k)
+/* The activations that read alpha and beta, and the values they get when
+ * activation_alpha / activation_beta run out before them. The lists are
+ * consumed in order across both directions (forward f g h, then reverse
+ * f g h), one value for each function that takes one; values left over are
+ * ignored. This is onnxruntime's reading (rnn_helpers.cc, ActivationFuncs),
+ * whose defaults for a short list are 0 except for LeakyRelu, HardSigmoid
+ * and Elu (the ONNX operators' own defaults): ThresholdedRelu, ScaledTanh
+ * and Affine get 0, not the 1.0 of lstmcl_activation_defaults. */
+static const struct {
+    lstmcl_activation_kind kind;
+    int takes_alpha, takes_beta;
+    float alpha, beta;
+} act_params[] = {
+    {LSTMCL_ACT_HARD_SIGMOID, 1, 1, 0.2f, 0.5f},
+    {LSTMCL_ACT_LEAKY_RELU, 1, 0, 0.01f, 0.0f},
+    {LSTMCL_ACT_THRESHOLDED_RELU, 1, 0, 0.0f, 0.0f},
+    {LSTMCL_ACT_SCALED_TANH, 1, 1, 0.0f, 0.0f},
+    {LSTMCL_ACT_AFFINE, 1, 1, 0.0f, 0.0f},
+    {LSTMCL_ACT_ELU, 1, 0, 1.0f, 0.0f},
+};
+
+/* Fills act's alpha and beta from the lists (al/be may be NULL), advancing
+ * the read positions *ai and *bi. */
+static void act_take_params(lstmcl_activation *act, const AttributeProto *al, size_t *ai,
+                            const AttributeProto *be, size_t *bi)
 {
-    return k == LSTMCL_ACT_HARD_SIGMOID || k == LSTMCL_ACT_LEAKY_RELU ||
-           k == LSTMCL_ACT_THRESHOLDED_RELU || k == LSTMCL_ACT_SCALED_TANH ||
-           k == LSTMCL_ACT_AFFINE || k == LSTMCL_ACT_ELU;
-}
-static int act_takes_beta(lstmcl_activation_kind k)
-{
-    return k == LSTMCL_ACT_HARD_SIGMOID || k == LSTMCL_ACT_SCALED_TANH || k == LSTMCL_ACT_AFFINE;
+    size_t k;
+    act->alpha = act->beta = 0.0f;
+    for (k = 0; k < sizeof act_params / sizeof act_params[0]; k++) {
+        if (act_params[k].kind != act->kind)
+            continue;
+        act->alpha = act_params[k].alpha;
+        act->beta = act_params[k].beta;
+        if (act_params[k].takes_alpha && al && *ai < al->n_floats)
+            act->alpha = al->floats[(*ai)++];
+        if (act_params[k].takes_beta && be && *bi < be->n_floats)
+            act->beta = be->floats[(*bi)++];
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -93,6 +122,32 @@ static int check_dims(const NodeProto *n, const npy_array *a, const char *what, 
         return 0;
     }
     return 1;
+}
+
+/* A weight that is NaN or infinite once in float (stored so, or a double
+ * beyond float's range) would turn the outputs into NaN or saturate gates
+ * without a word: refused, naming the tensor and the element. Only the
+ * LSTM's own W, R, B and P are checked: they are taken from constants
+ * here, so other initializers (fill values of plumbing, unused tensors)
+ * keep whatever they hold. */
+static int check_finite(const onnx_model *m, const NodeProto *n, size_t slot, const npy_array *a,
+                        char *err, size_t errlen)
+{
+    const GraphProto *g = m->proto->graph;
+    const char *name = n->input[slot], *what = "Constant", *why;
+    size_t k = a->first_nonfinite, j;
+    if (k >= a->count)
+        return 1;
+    for (j = 0; j < g->n_initializer; j++)
+        if (strcmp(g->initializer[j]->name, name) == 0)
+            what = "initializer";
+    why = cli_nonfinite_reason(a->nonfinite_value, a->f[k]);
+    if (isfinite(a->nonfinite_value))
+        NODE_ERR(n, "%s '%s': element %zu %s (%g)", what, name, k, why ? why : "is not finite",
+                 a->nonfinite_value);
+    else
+        NODE_ERR(n, "%s '%s': element %zu %s", what, name, k, why ? why : "is not finite");
+    return 0;
 }
 
 static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout, char *err,
@@ -189,27 +244,35 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
         if (!P || !check_dims(n, P, "P", 2, D, 3 * H, 0, err, errlen))
             return CLI_ERR_INPUT;
     }
+    if (!check_finite(m, n, LW, W, err, errlen) || !check_finite(m, n, LR, R, err, errlen) ||
+        (B && !check_finite(m, n, LB, B, err, errlen)) ||
+        (P && !check_finite(m, n, LP, P, err, errlen)))
+        return CLI_ERR_INPUT;
     desc->input_size = I;
     desc->hidden_size = H;
     desc->num_layers = 1;
     desc->no_bias = B == NULL;
     desc->peephole = P != NULL;
 
-    /* activations: 3 per direction, f g h; alpha/beta consumed in order by
-     * the functions that take them, ONNX's defaults otherwise. */
-    a = ox_attr_find(n, "activations");
-    if (a) {
+    /* activations: 3 per direction, f g h (see act_params for alpha and
+     * beta). Without the attribute the functions are the defaults, which
+     * take no alpha or beta: lists given then are ignored, as onnxruntime
+     * ignores them. What onnxruntime refuses is refused: another count of
+     * functions than 3 per direction, an unknown function, lists that are
+     * not FLOATS. */
+    {
         const AttributeProto *al = ox_attr_find(n, "activation_alpha");
         const AttributeProto *be = ox_attr_find(n, "activation_beta");
-        if (ox_attr_type(a) != AT_STRINGS || a->n_strings != 3 * D) {
-            NODE_ERR(n, "activations must list %zu functions", 3 * D);
-            return CLI_ERR_INPUT;
-        }
         if ((al && ox_attr_type(al) != AT_FLOATS) || (be && ox_attr_type(be) != AT_FLOATS)) {
             NODE_ERR(n, "activation_alpha and activation_beta must be lists of floats");
             return CLI_ERR_INPUT;
         }
-        for (d = 0; d < D; d++)
+        a = ox_attr_find(n, "activations");
+        if (a && (ox_attr_type(a) != AT_STRINGS || a->n_strings != 3 * D)) {
+            NODE_ERR(n, "activations must list %zu functions", 3 * D);
+            return CLI_ERR_INPUT;
+        }
+        for (d = 0; a && d < D; d++)
             for (s = 0; s < 3; s++) {
                 const ProtobufCBinaryData *str = &a->strings[d * 3 + s];
                 lstmcl_activation *act = &desc->activations[d][s];
@@ -226,20 +289,8 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
                     NODE_ERR(n, "unsupported activation '%s'", name);
                     return CLI_ERR_INPUT;
                 }
-                lstmcl_activation_defaults(act->kind, &act->alpha, &act->beta);
-                if (act_takes_alpha(act->kind) && al && ai < al->n_floats)
-                    act->alpha = al->floats[ai++];
-                if (act_takes_beta(act->kind) && be && bi < be->n_floats)
-                    act->beta = be->floats[bi++];
+                act_take_params(act, al, &ai, be, &bi);
             }
-        if ((al && ai != al->n_floats) || (be && bi != be->n_floats)) {
-            NODE_ERR(n, "activation_alpha/activation_beta list more values than the "
-                     "activations take");
-            return CLI_ERR_INPUT;
-        }
-    } else if (ox_attr_find(n, "activation_alpha") || ox_attr_find(n, "activation_beta")) {
-        NODE_ERR(n, "activation_alpha/activation_beta given without activations");
-        return CLI_ERR_INPUT;
     }
 
     if (cli_lstm_init(l, 1) != CLI_OK) {
@@ -378,6 +429,92 @@ static int source_slot(const GraphProto *g, const ox_op *ops, const char *name)
     return -1;
 }
 
+/* What each axis of a graph input of rank `rank` is to the nearest LSTM
+ * input it reaches through operators that keep or permute axes (Identity,
+ * Cast, Slice, Transpose): the LSTM's X, sequence_lens, initial_h or
+ * initial_c, read with its layout. Axes stay AX_UNKNOWN where no such path
+ * exists. Breadth first, each node once: perms[v] maps the axes of the
+ * v-th value reached to the input's axes. */
+static void input_axes(const GraphProto *g, const ox_op *ops, const char *name, size_t rank,
+                       unsigned char *seen, unsigned char *axes)
+{
+    static const unsigned char x_axes[2][3] = {{AX_SEQ, AX_BATCH, AX_INPUT},
+                                               {AX_BATCH, AX_SEQ, AX_INPUT}};
+    static const unsigned char state_axes[2][3] = {{AX_DIRS, AX_BATCH, AX_HIDDEN},
+                                                   {AX_BATCH, AX_DIRS, AX_HIDDEN}};
+    static const unsigned char lens_axes[1] = {AX_BATCH};
+    unsigned char(*perms)[NPY_MAX_DIMS];
+    const char **vals;
+    size_t nv = 1, v, k, j, d;
+
+    memset(axes, AX_UNKNOWN, rank);
+    perms = malloc((g->n_node + 1) * sizeof *perms);
+    vals = malloc((g->n_node + 1) * sizeof *vals);
+    if (!perms || !vals || rank > NPY_MAX_DIMS)
+        goto done;
+    memset(seen, 0, g->n_node);
+    vals[0] = name;
+    for (d = 0; d < rank; d++)
+        perms[0][d] = (unsigned char)d;
+    for (v = 0; v < nv; v++) {
+        for (k = 0; k < g->n_node; k++) {
+            const NodeProto *n = g->node[k];
+            if (ops[k] == OP_LSTM) {
+                const AttributeProto *lay = ox_attr_find(n, "layout");
+                int l = lay && lay->i == 1;
+                for (j = 0; j < n->n_input && j < L_INPUTS; j++) {
+                    const unsigned char *mean = NULL;
+                    size_t want = 3;
+                    if (strcmp(n->input[j], vals[v]) != 0)
+                        continue;
+                    if (j == LX)
+                        mean = x_axes[l];
+                    else if (j == LH0 || j == LC0)
+                        mean = state_axes[l];
+                    else if (j == LSEQ) {
+                        mean = lens_axes;
+                        want = 1;
+                    }
+                    if (mean && want == rank) {
+                        for (d = 0; d < rank; d++)
+                            axes[perms[v][d]] = mean[d];
+                        goto done;
+                    }
+                }
+                continue;
+            }
+            if (seen[k] || n->n_input == 0 || n->n_output == 0 || !n->output[0][0] ||
+                strcmp(n->input[0], vals[v]) != 0)
+                continue;
+            if (ops[k] == OP_IDENTITY || ops[k] == OP_CAST || ops[k] == OP_SLICE) {
+                memcpy(perms[nv], perms[v], rank);
+            } else if (ops[k] == OP_TRANSPOSE) {
+                /* Output axis d is input axis perm[d]; no perm reverses. */
+                const AttributeProto *p = ox_attr_find(n, "perm");
+                unsigned char used[NPY_MAX_DIMS] = {0};
+                if (p && p->n_ints != rank)
+                    continue;
+                for (d = 0; d < rank; d++) {
+                    int64_t from = p ? p->ints[d] : (int64_t)(rank - 1 - d);
+                    if (from < 0 || (uint64_t)from >= rank || used[(size_t)from])
+                        break;
+                    used[(size_t)from] = 1;
+                    perms[nv][d] = perms[v][(size_t)from];
+                }
+                if (d < rank)
+                    continue;
+            } else {
+                continue;
+            }
+            seen[k] = 1;
+            vals[nv++] = n->output[0];
+        }
+    }
+done:
+    free(perms);
+    free(vals);
+}
+
 int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err, size_t errlen)
 {
     onnx_model *m;
@@ -394,13 +531,25 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
         cli_set_error(err, errlen, "out of memory");
         return CLI_ERR_RUNTIME;
     }
+    for (k = 0; k < ONNX_IN_COUNT; k++)
+        m->in_rank[k] = -1;
+    /* An empty message is valid protobuf (every field absent): say what it
+     * is rather than what it lacks. */
+    if (len == 0) {
+        cli_set_error(err, errlen, "the file is empty (0 bytes), not an ONNX model");
+        goto fail;
+    }
     m->proto = lstmcl_onnx__model_proto__unpack(NULL, len, buf);
     if (!m->proto) {
         cli_set_error(err, errlen, "not a valid ONNX model (protobuf decoding failed)");
         goto fail;
     }
     g = m->proto->graph;
-    if (!g || g->n_node == 0) {
+    if (!g) {
+        cli_set_error(err, errlen, "not an ONNX model: no graph");
+        goto fail;
+    }
+    if (g->n_node == 0) {
         cli_set_error(err, errlen, "ONNX model has no graph nodes");
         goto fail;
     }
@@ -581,6 +730,13 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
             goto fail;
         }
         m->in_names[role] = name;
+        {
+            size_t rank;
+            if (ox_declared_shape(g->input[k], m->in_dims[role], NPY_MAX_DIMS, &rank)) {
+                m->in_rank[role] = (int)rank;
+                input_axes(g, m->ops, name, rank, seen, m->in_axis[role]);
+            }
+        }
     }
     if (!m->in_names[ONNX_IN_X]) {
         cli_set_error(err, errlen, "the graph has no input that feeds an LSTM's X");

@@ -42,7 +42,7 @@ int ox_eval_constant(const NodeProto *n, npy_array *out, char *err, size_t errle
         if (is_int)
             out->i[0] = a->i;
         else
-            out->f[0] = a->f;
+            ox_set_float(out, 0, a->f);
         return CLI_OK;
     }
     if (strcmp(a->name, "value_floats") == 0 || strcmp(a->name, "value_ints") == 0) {
@@ -56,7 +56,7 @@ int ox_eval_constant(const NodeProto *n, npy_array *out, char *err, size_t errle
             if (is_int)
                 out->i[k] = a->ints[k];
             else
-                out->f[k] = a->floats[k];
+                ox_set_float(out, k, a->floats[k]);
         }
         return CLI_OK;
     }
@@ -780,6 +780,95 @@ done:
     return rc;
 }
 
+/* The command's option for each input role (messages). */
+static const char *const in_opts[ONNX_IN_COUNT] = {"--input", "--seq-lens", "--h0", "--c0"};
+
+/* Appends "NAME[ of] N" for each axis listed, joined by " and ". */
+static void axes_text(char *buf, size_t len, const unsigned char *axis, const size_t *list,
+                      size_t n, const int64_t *vals, const size_t *dims)
+{
+    static const char *const names[] = {/* indexed by ox_axis */
+                                        "dimension", "sequence length", "batch", "input size",
+                                        "direction count", "hidden size"};
+    size_t k, used = 0;
+    buf[0] = '\0';
+    for (k = 0; k < n && used < len; k++) {
+        const char *nm = names[axis[list[k]]];
+        if (vals)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s of %lld", k ? " and " : "", nm,
+                                     (long long)vals[list[k]]);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "%s%s %zu", k ? " and " : "", nm,
+                                     dims[list[k]]);
+    }
+}
+
+/* An input against the shape its graph input declares. onnxruntime
+ * refuses an input that disagrees with a fixed dimension, and so does
+ * lstmcl: the plumbing of a graph exported for one batch (or length) has
+ * that size baked into its constants, and past a clear failure it could
+ * reshape data of another shape into the wrong places. An X whose batch or
+ * sequence length differs is blamed on the export (the model file is
+ * named); any other difference, and states that disagree with an X that
+ * fits, on the input file (*bad_input). */
+static int check_declared(const onnx_model *m, size_t r, const npy_array *a, int *bad_input,
+                          char *err, size_t errlen)
+{
+    const int64_t *want = m->in_dims[r];
+    const unsigned char *axis = m->in_axis[r];
+    size_t k, list[NPY_MAX_DIMS], n = 0;
+    int other = 0;
+    char fixed[160], has[160];
+
+    if (m->in_rank[r] < 0)
+        return 1;
+    if (a->ndim != (size_t)m->in_rank[r]) {
+        other = 1;
+    } else {
+        for (k = 0; k < a->ndim; k++) {
+            if (want[k] < 0 || (uint64_t)want[k] == a->dims[k])
+                continue;
+            if (axis[k] == AX_SEQ || axis[k] == AX_BATCH)
+                list[n++] = k;
+            else
+                other = 1;
+        }
+        if (!n && !other)
+            return 1;
+    }
+    if (!other && r == ONNX_IN_X) {
+        axes_text(fixed, sizeof fixed, axis, list, n, want, NULL);
+        axes_text(has, sizeof has, axis, list, n, NULL, a->dims);
+        if (strcmp(m->producer, "pytorch") == 0)
+            cli_set_error(err, errlen, "this graph was exported with a fixed %s "
+                          "(torch.onnx.export without dynamic_axes); %s has %s", fixed,
+                          in_opts[r], has);
+        else
+            cli_set_error(err, errlen, "graph input '%s' has a fixed %s; %s has %s",
+                          m->in_names[r], fixed, in_opts[r], has);
+        *bad_input = -1;
+        return 0;
+    }
+    {
+        size_t used = 0;
+        used += (size_t)snprintf(fixed, sizeof fixed, "(");
+        for (k = 0; k < (size_t)m->in_rank[r] && used < sizeof fixed; k++) {
+            if (want[k] < 0)
+                used += (size_t)snprintf(fixed + used, sizeof fixed - used, "%s?", k ? ", " : "");
+            else
+                used += (size_t)snprintf(fixed + used, sizeof fixed - used, "%s%lld",
+                                         k ? ", " : "", (long long)want[k]);
+        }
+        if (used < sizeof fixed)
+            snprintf(fixed + used, sizeof fixed - used, "%s)", m->in_rank[r] == 1 ? "," : "");
+    }
+    ox_shape_text(a, has, sizeof has);
+    cli_set_error(err, errlen, "graph input '%s' has the fixed shape %s; %s has shape %s",
+                  m->in_names[r], fixed, in_opts[r], has);
+    *bad_input = (int)r;
+    return 0;
+}
+
 int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int reference,
                    const npy_array inputs[ONNX_IN_COUNT], npy_array outputs[ONNX_OUT_COUNT],
                    int *bad_input, char *err, size_t errlen)
@@ -811,6 +900,10 @@ int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int referen
             }
             continue; /* optional: the LSTM's default */
         }
+        if (!check_declared(m, k, &inputs[k], bad_input, err, errlen)) {
+            rc = CLI_ERR_INPUT;
+            goto done;
+        }
         a = inputs[k];
         if (!ox_table_add(&rs.vals, m->in_names[k], &a, 0, (int)k))
             goto oom;
@@ -835,15 +928,13 @@ int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int referen
                 /* An optional graph input not given (initial_h and so on):
                  * only an LSTM may read it, as absent. */
                 if (m->ops[k] != OP_LSTM) {
-                    static const char *const opt[ONNX_IN_COUNT] = {"--input", "--seq-lens",
-                                                                    "--h0", "--c0"};
                     size_t r;
                     for (r = 0; r < ONNX_IN_COUNT; r++)
                         if (m->in_names[r] && strcmp(m->in_names[r], n->input[j]) == 0)
                             break;
                     if (r < ONNX_IN_COUNT)
                         cli_set_error(err, errlen, "the graph needs %s (graph input '%s')",
-                                      opt[r], n->input[j]);
+                                      in_opts[r], n->input[j]);
                     else
                         NODE_ERR(n, "input '%s' has no value", n->input[j]);
                     rc = CLI_ERR_INPUT;

@@ -217,13 +217,33 @@ int st_parse(const uint8_t *buf, size_t len, st_file *out, char *err, size_t err
             goto done;
         }
     }
-    /* No two tensors may share bytes. */
+    /* The format requires the tensors to cover the data section exactly, in
+     * offset order: no shared bytes, no gap, nothing after the last one. A
+     * header length that is off by a few bytes shows up here. */
     qsort(order, out->count, sizeof *order, cmp_offset);
-    for (k = 1; k < out->count; k++) {
-        if (order[k - 1]->data + order[k - 1]->nbytes > order[k]->data &&
-            order[k]->nbytes && order[k - 1]->nbytes) {
-            cli_set_error(err, errlen, "tensors '%s' and '%s' overlap in the data buffer",
-                          order[k - 1]->name, order[k]->name);
+    {
+        size_t at = 0;
+        for (k = 0; k < out->count; k++) {
+            size_t begin = (size_t)(order[k]->data - data);
+            if (begin < at) {
+                cli_set_error(err, errlen, "tensors '%s' and '%s' overlap in the data buffer",
+                              order[k - 1]->name, order[k]->name);
+                goto done;
+            }
+            if (begin > at) {
+                cli_set_error(err, errlen, "data bytes [%zu, %zu) before tensor '%s' belong to "
+                              "no tensor (a gap in the data section)", at, begin,
+                              order[k]->name);
+                goto done;
+            }
+            at = begin + order[k]->nbytes;
+        }
+        if (at != data_len) {
+            cli_set_error(err, errlen, "%zu bytes after the last tensor%s%s%s belong to no tensor "
+                          "(the data section is %zu bytes, the tensors end at %zu: a wrong "
+                          "header length or trailing data)", data_len - at,
+                          out->count ? " '" : "", out->count ? order[out->count - 1]->name : "",
+                          out->count ? "'" : "", data_len, at);
             goto done;
         }
     }
@@ -283,18 +303,31 @@ int st_to_float(const st_tensor *t, float **out, char *err, size_t errlen)
     }
     for (k = 0; k < t->count; k++) {
         const uint8_t *p = t->data + k * t->item_size;
+        double source;
+        const char *why;
         if (kind == 0) {
             uint32_t u = cli_le32(p);
             memcpy(&f[k], &u, sizeof u);
+            source = f[k];
         } else if (kind == 1) {
-            f[k] = cli_half_to_float(cli_le16(p));
+            source = f[k] = cli_half_to_float(cli_le16(p));
         } else if (kind == 2) {
-            f[k] = cli_bf16_to_float(cli_le16(p));
+            source = f[k] = cli_bf16_to_float(cli_le16(p));
         } else {
             uint64_t u = cli_le64(p);
-            double d;
-            memcpy(&d, &u, sizeof d);
-            f[k] = (float)d;
+            memcpy(&source, &u, sizeof source);
+            f[k] = (float)source;
+        }
+        /* One NaN weight makes every output NaN: refuse it here, by name. */
+        why = cli_nonfinite_reason(source, f[k]);
+        if (why) {
+            if (isfinite(source))
+                cli_set_error(err, errlen, "tensor '%s': element %zu %s (%g)", t->name, k, why,
+                              source);
+            else
+                cli_set_error(err, errlen, "tensor '%s': element %zu %s", t->name, k, why);
+            free(f);
+            return CLI_ERR_INPUT;
         }
     }
     *out = f;

@@ -9,10 +9,26 @@ Regenerate (Debian 12):
   apt-get install python3-torch python3-onnx python3-numpy
   python3 -m venv --system-site-packages /tmp/v && /tmp/v/bin/pip install onnxruntime safetensors
   /tmp/v/bin/python tests/cli/gen_data.py
+Debian's torch 1.13, onnx 1.12 and numpy 1.24 with onnxruntime 1.32 from pip
+rewrite every committed file byte for byte. Keep pip from replacing them
+(pip's onnx pulls in numpy 2, which Debian's torch cannot use): if the venv
+has its own numpy, onnx or ml_dtypes, `pip uninstall` them.
+
+Cases only add at the end (the random streams and torch seeds follow the
+order of the cases). With other versions, which may change existing
+outputs, write only new cases:
+  /tmp/v/bin/python tests/cli/gen_data.py --only 'ox_ab_*'
+which still computes every case (so each keeps its random values) but
+writes the files of the cases matching the patterns (fnmatch, several
+allowed) and keeps the other manifest entries as they are.
 """
+import argparse
+import fnmatch
 import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -376,16 +392,83 @@ def export_cases():
                 opset=11, dynamic=True)
 
 
-def main():
-    for f in os.listdir(OUT):
-        os.remove(os.path.join(OUT, f))
+# --------------------------------------------------------------------------
+# ONNX: activation_alpha / activation_beta as onnxruntime reads them
+# --------------------------------------------------------------------------
+
+def activation_param_cases():
+    """Lists longer than the functions take (the rest is ignored), shorter
+    (onnxruntime's defaults: 0 for ThresholdedRelu, ScaledTanh and Affine),
+    mixed functions with and without parameters, consumed across both
+    directions; and lists without `activations` (ignored)."""
+    # alpha [0.25, 0, 0] for HardSigmoid, Tanh, Relu: only HardSigmoid reads
+    # (0.25, and beta 0.6).
+    onnx_node_case("ox_ab_fwd_long", 4, 5, 5, 3, acts=["HardSigmoid", "Tanh", "Relu"],
+                   alpha=[0.25, 0.0, 0.0], beta=[0.6, 3.0, 4.0])
+    # Forward LeakyRelu 0.05; reverse HardSigmoid 0.3/0.4, Elu 0.9,
+    # ScaledTanh 0.7/0.8; 5, 6, 7 and 9, 9 left over.
+    onnx_node_case("ox_ab_bidir_long_mixed", 3, 4, 6, 2, direction="bidirectional",
+                   acts=["Sigmoid", "LeakyRelu", "Softsign", "HardSigmoid", "Elu", "ScaledTanh"],
+                   alpha=[0.05, 0.3, 0.9, 0.7, 5.0, 6.0, 7.0], beta=[0.4, 0.8, 9.0, 9.0],
+                   lens=[6, 3])
+    # Short lists: HardSigmoid 0.3/0.45, Affine 0.8 and beta 0 (short),
+    # ThresholdedRelu 0 (short, a Relu then), reverse LeakyRelu 0.01.
+    onnx_node_case("ox_ab_bidir_short", 4, 3, 5, 3, direction="bidirectional",
+                   acts=["HardSigmoid", "Affine", "ThresholdedRelu", "Sigmoid", "Tanh",
+                         "LeakyRelu"], alpha=[0.3, 0.8], beta=[0.45], opset=22)
+    # Reverse: ScaledTanh 1.5/0.5, Affine alpha 0 (short) and beta 0.3, so
+    # h is 0.3 (1.0 by the Affine operator's default would give c + 0.3).
+    onnx_node_case("ox_ab_reverse_short", 3, 4, 4, 2, direction="reverse",
+                   acts=["Sigmoid", "ScaledTanh", "Affine"], alpha=[1.5], beta=[0.5, 0.3],
+                   peep=True)
+    # No activations: the defaults take nothing, the lists are ignored.
+    onnx_node_case("ox_ab_no_activations", 4, 5, 4, 2, alpha=[0.5, 2.0], beta=[0.1])
+
+
+def generate():
     torch_cases()
     onnx_node_cases()
     export_cases()
+    activation_param_cases()
+
+
+def case_files(c):
+    return [c["model"]] + list(c["inputs"].values()) + list(c["expect"].values())
+
+
+def main():
+    global OUT
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", action="append", metavar="PATTERN",
+                    help="write only the cases whose names match (fnmatch)")
+    a = ap.parse_args()
+    data = OUT
+    if a.only:
+        OUT = tempfile.mkdtemp()
+    else:
+        for f in os.listdir(OUT):
+            os.remove(os.path.join(OUT, f))
+    generate()
+    cases = CASES
+    if a.only:
+        pick = lambda c: any(fnmatch.fnmatchcase(c["name"], p) for p in a.only)
+        with open(os.path.join(data, "manifest.json")) as f:
+            old = {c["name"]: c for c in json.load(f)}
+        cases = []
+        for c in CASES:
+            if pick(c):
+                for name in case_files(c):
+                    shutil.copyfile(os.path.join(OUT, name), os.path.join(data, name))
+                cases.append(c)
+            elif c["name"] in old:
+                cases.append(old[c["name"]])
+        shutil.rmtree(OUT)
+        OUT = data
+        print("wrote %s" % ", ".join(c["name"] for c in CASES if pick(c)))
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
-        json.dump(CASES, f, indent=1)
+        json.dump(cases, f, indent=1)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
-    print("%d cases, %d files, %d bytes" % (len(CASES), len(os.listdir(OUT)), total))
+    print("%d cases, %d files, %d bytes" % (len(cases), len(os.listdir(OUT)), total))
 
 
 if __name__ == "__main__":

@@ -20,14 +20,18 @@ CASES = []
 
 
 def write(name, data, opt="--weights", model="st_basic.safetensors", extra=(), names=None,
-          runtime=False):
+          runtime=False, says=None):
     """opt: the option the file is given to; names: the option whose file the
     message must name (default: opt); runtime: a well-formed model that fails
-    only when run (so `lstmcl info` accepts it)."""
+    only when run (so `lstmcl info` accepts it); says: text the message must
+    contain (the cause, not only the file)."""
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(data)
-    CASES.append({"file": name, "opt": opt, "model": model, "extra": list(extra),
-                  "names": names or opt, "runtime": runtime})
+    case = {"file": name, "opt": opt, "model": model, "extra": list(extra),
+            "names": names or opt, "runtime": runtime}
+    if says:
+        case["says"] = says
+    CASES.append(case)
 
 
 # --------------------------------------------------------------------------
@@ -80,7 +84,14 @@ def npy_cases():
     w("npy_zero_steps.npy", npy_bytes(good.replace("(6, 3, 5)", "(0, 3, 5)"), b""))
     nan = np.zeros((6, 3, 5), np.float32)
     nan[2, 1, 3] = np.nan
-    w("npy_nan_x.npy", npy_bytes(good, nan.tobytes()))
+    w("npy_nan_x.npy", npy_bytes(good, nan.tobytes()), says="element 38 is NaN")
+    big = np.zeros((6, 3, 5), np.float64)
+    big[0, 1, 0] = -1e39
+    w("npy_f8_out_of_range_x.npy", npy_bytes(good.replace("<f4", "<f8"), big.tobytes()),
+      says="element 5 is out of float range (-1e+39)")
+    big[0, 1, 0] = np.inf
+    w("npy_f8_inf_x.npy", npy_bytes(good.replace("<f4", "<f8"), big.tobytes()),
+      says="element 5 is infinite")
     h0 = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 6), }"
     w("npy_h0_wrong_shape.npy", npy_bytes(h0, np.zeros(18, np.float32).tobytes()), "--h0")
     w("npy_c0_wrong_rank.npy", npy_bytes(h0.replace("(1, 3, 6)", "(3, 7)"),
@@ -134,11 +145,28 @@ def lstm_tensors(I=5, H=7, dtype="F32", prefix="", layers=1, reverse=False, bias
     return hdr, buf
 
 
+def repack(hdr, buf):
+    """The tensors' bytes laid end to end in offset order, as the format
+    requires, after a mutation dropped or resized some."""
+    out = b""
+    for k, v in sorted(hdr.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        b, e = v["data_offsets"]
+        n = e - b
+        v["data_offsets"] = [len(out), len(out) + n]
+        out += (buf[b:e] + bytes(n))[:n]
+    return hdr, out
+
+
+def set_value(hdr, buf, name, index, value, fmt="<f"):
+    b = hdr[name]["data_offsets"][0] + index * struct.calcsize(fmt)
+    return buf[:b] + struct.pack(fmt, value) + buf[b + struct.calcsize(fmt):]
+
+
 def st_cases():
     w = lambda n, d, **k: write(n, d, "--weights", **k)
     hdr, buf = lstm_tensors()
     good = st_bytes(hdr, buf)
-    w("st_empty.safetensors", b"")
+    w("st_empty.safetensors", b"", says="the file is empty")
     w("st_short.safetensors", b"\x10\x00\x00")
     w("st_header_len_too_big.safetensors", st_bytes(hdr, buf, hlen=len(good)))
     w("st_header_len_huge.safetensors", st_bytes(hdr, buf, hlen=2 ** 63 + 5))
@@ -147,11 +175,13 @@ def st_cases():
     w("st_json_array.safetensors", st_bytes(b"[1, 2, 3]", buf))
     w("st_nul_in_header.safetensors", st_bytes(b'{"a\x00": 1}', buf))
 
-    def mutate(name, fn, **k):
+    def mutate(name, fn, pack=False, **k):
         h, b = lstm_tensors()
         h = json.loads(json.dumps(h))
         r = fn(h, b)
         b = r if isinstance(r, bytes) else b
+        if pack:
+            h, b = repack(h, b)
         w(name, st_bytes(h, b), **k)
 
     mutate("st_unknown_dtype.safetensors",
@@ -178,14 +208,18 @@ def st_cases():
     mutate("st_missing_offsets.safetensors", lambda h, b: h["bias_hh_l0"].pop("data_offsets"))
     mutate("st_metadata_not_strings.safetensors",
            lambda h, b: h.update({"__metadata__": {"format": 1}}))
-    mutate("st_missing_weight_hh.safetensors", lambda h, b: h.pop("weight_hh_l0"))
-    mutate("st_missing_bias_hh.safetensors", lambda h, b: h.pop("bias_hh_l0"))
+    mutate("st_missing_weight_hh.safetensors", lambda h, b: h.pop("weight_hh_l0"), pack=True,
+           says="missing tensor 'weight_hh_l0'")
+    mutate("st_missing_bias_hh.safetensors", lambda h, b: h.pop("bias_hh_l0"), pack=True,
+           says="missing tensor 'bias_hh_l0'")
     mutate("st_rows_not_4h.safetensors",
            lambda h, b: [h["weight_ih_l0"].update(shape=[27, 5], data_offsets=[
-               h["weight_ih_l0"]["data_offsets"][0], h["weight_ih_l0"]["data_offsets"][0] + 540])])
+               h["weight_ih_l0"]["data_offsets"][0], h["weight_ih_l0"]["data_offsets"][0] + 540])],
+           pack=True)
     mutate("st_hidden_disagrees.safetensors",
            lambda h, b: h["weight_hh_l0"].update(shape=[28, 6], data_offsets=[
-               h["weight_hh_l0"]["data_offsets"][0], h["weight_hh_l0"]["data_offsets"][0] + 672]))
+               h["weight_hh_l0"]["data_offsets"][0], h["weight_hh_l0"]["data_offsets"][0] + 672]),
+           pack=True)
     mutate("st_bias_wrong_rank.safetensors",
            lambda h, b: h["bias_ih_l0"].update(shape=[4, 7]))
     mutate("st_no_lstm.safetensors",
@@ -199,7 +233,7 @@ def st_cases():
     h, b = lstm_tensors(H=7, layers=3)
     for k in [k for k in h if k.endswith("_l1")]:
         h.pop(k)
-    w("st_layer_gap.safetensors", st_bytes(h, b))
+    w("st_layer_gap.safetensors", st_bytes(*repack(h, b)), says="layer 1 has no tensors")
     h, b = lstm_tensors(layers=2)
     h2, b2 = lstm_tensors(I=7, reverse=True)
     for k, v in h2.items():
@@ -217,6 +251,68 @@ def st_cases():
     # A model whose input size does not match st_basic's X is caught against X.
     h, b = lstm_tensors(I=4)
     write("st_input_size_4.safetensors", st_bytes(h, b), "--weights", names="--input")
+
+    # The data section must be covered exactly. Real files pad the header
+    # with spaces to a multiple of 8, so a header length one byte short still
+    # parses, and every tensor would be read one byte off.
+    text = json.dumps(hdr).encode()
+    text += b" " * (-len(text) % 8)
+    w("st_header_len_one_short.safetensors", st_bytes(text, buf, hlen=len(text) - 1),
+      says="1 bytes after the last tensor")
+    w("st_trailing_bytes.safetensors", good + bytes(4), says="4 bytes after the last tensor")
+    h, b = lstm_tensors()
+    o = h["bias_hh_l0"]["data_offsets"]
+    h["bias_hh_l0"]["data_offsets"] = [o[0] + 8, o[1] + 8]
+    w("st_gap.safetensors", st_bytes(h, b + bytes(8)), says="a gap in the data section")
+    # Non-finite weights, as stored or converted from F64.
+    h, b = lstm_tensors()
+    w("st_nan_weight.safetensors", st_bytes(h, set_value(h, b, "weight_hh_l0", 17, float("nan"))),
+      says="tensor 'weight_hh_l0': element 17 is NaN")
+    w("st_inf_bias.safetensors", st_bytes(h, set_value(h, b, "bias_ih_l0", 3, float("-inf"))),
+      says="tensor 'bias_ih_l0': element 3 is infinite")
+    h64, b64 = {}, b""
+    for k, v in sorted(h.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        vals = np.frombuffer(b[v["data_offsets"][0]:v["data_offsets"][1]], np.float32)
+        h64[k] = {"dtype": "F64", "shape": v["shape"],
+                  "data_offsets": [len(b64), len(b64) + 8 * vals.size]}
+        b64 += vals.astype(np.float64).tobytes()
+    w("st_f64_out_of_range.safetensors",
+      st_bytes(h64, set_value(h64, b64, "weight_ih_l0", 5, 1e300, "<d")),
+      says="tensor 'weight_ih_l0': element 5 is out of float range (1e+300)")
+    h16, b16 = {}, b""
+    for k, v in sorted(h.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        vals = np.frombuffer(b[v["data_offsets"][0]:v["data_offsets"][1]], np.float32)
+        h16[k] = {"dtype": "F16", "shape": v["shape"],
+                  "data_offsets": [len(b16), len(b16) + 2 * vals.size]}
+        b16 += vals.astype(np.float16).tobytes()
+    w("st_f16_inf.safetensors", st_bytes(h16, set_value(h16, b16, "bias_hh_l0", 0, 0x7c00, "<H")),
+      says="tensor 'bias_hh_l0': element 0 is infinite")
+    # A stray tensor of a layer far above the others names the real gap.
+    h, b = lstm_tensors()
+    n = 4 * 7 * 5 * 4
+    h["weight_ih_l9"] = {"dtype": "F32", "shape": [28, 5], "data_offsets": [len(b), len(b) + n]}
+    w("st_stray_layer.safetensors", st_bytes(h, b + bytes(n)),
+      says="layer 1 has no tensors (missing 'weight_ih_l1'), but 'weight_ih_l9' names layer 9")
+
+    # Other recurrent layers' state_dicts share nn.LSTM's names.
+    def rnn_dict(gates, I=5, H=7):
+        hd, bd = {}, b""
+        for name, shape in [("weight_ih_l0", [gates * H, I]), ("weight_hh_l0", [gates * H, H]),
+                            ("bias_ih_l0", [gates * H]), ("bias_hh_l0", [gates * H])]:
+            n = int(np.prod(shape)) * 4
+            hd[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(bd), len(bd) + n]}
+            bd += bytes(n)
+        return st_bytes(hd, bd)
+    w("st_gru.safetensors", rnn_dict(3), says="not an LSTM")
+    w("st_rnn.safetensors", rnn_dict(1), says="vanilla RNN")
+    w("st_gru_h8.safetensors", rnn_dict(3, H=8), says="a GRU's")
+    # Files users mistake for models.
+    w("weights_npy.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+                                   bytes(8)), says="a NumPy .npy array, not a model")
+    w("weights_pickle.pt", b"\x80\x02}q\x00(X\x08\x00\x00\x00weight_ih", says="Python pickle")
+    w("weights_zip.pt", b"PK\x03\x04" + bytes(60), says="zip archive")
+    w("weights_garbage.bin", b"\x12\x34garbage that is no protobuf\xff\xff\xff",
+      says="neither safetensors nor ONNX")
 
 
 # --------------------------------------------------------------------------
@@ -319,9 +415,12 @@ def onnx_cases():
     w("ox_activation_count.onnx", lstm_model(attrs=[attr_strs("activations", ["Tanh"] * 2)]))
     w("ox_activation_unknown.onnx",
       lstm_model(attrs=[attr_strs("activations", ["Sigmoid", "Gelu", "Tanh"])]))
-    w("ox_alpha_extra.onnx", lstm_model(attrs=[
+    # Values left over in activation_alpha are ignored (as onnxruntime does);
+    # a list of another type is refused (as onnxruntime does).
+    w("ox_alpha_not_floats.onnx", lstm_model(attrs=[
         attr_strs("activations", ["Sigmoid", "Tanh", "Tanh"]),
-        fld(1, 2, b"activation_alpha") + fld(7, 5, 0.5) + fld(20, 0, 6)]))
+        fld(1, 2, b"activation_alpha") + fld(8, 0, 1) + fld(20, 0, 7)]),
+      says="activation_alpha and activation_beta must be lists of floats")
     w("ox_w_wrong_rank.onnx", lstm_model(w_dims=[28, 5]))
     w("ox_w_rows_not_4h.onnx", lstm_model(w_dims=[1, 27, 5]))
     w("ox_r_wrong_shape.onnx", lstm_model(r_dims=[1, 28, 6]))
@@ -370,6 +469,92 @@ def onnx_cases():
                tensor("idx", [], data_type=7, raw=struct.pack("<q", 7))],
         extra_nodes=[node("Concat", ["Y", "g"], ["Z"], [attr_i("axis", 0)], name="cat")],
         outputs=("Y",)), runtime=True)
+
+    # Weights that are not finite floats: refused at load, naming the tensor
+    # and the element's flat index (W (1, 28, 5), R (1, 28, 7), B (1, 56),
+    # P (1, 21) for H = 7, I = 5).
+    def weights(**over):
+        d = {"W": tensor("W", [1, 28, 5], values=[0.01] * 140),
+             "R": tensor("R", [1, 28, 7], values=[0.01] * 196)}
+        d.update(over)
+        return list(d.values())
+
+    def with_value(n, k, v, fmt="<f"):
+        a = [0.01] * n
+        a[k] = v
+        return struct.pack("<%d%s" % (n, fmt[1:]), *a)
+
+    w("ox_nan_w.onnx", lstm_model(inits=weights(
+        W=tensor("W", [1, 28, 5], values=[0.01] * 17 + [float("nan")] + [0.01] * 122))),
+      says="initializer 'W': element 17 is NaN")
+    w("ox_inf_b.onnx", lstm_model(ins=["X", "W", "R", "B"], inits=weights(
+        B=tensor("B", [1, 56], raw=with_value(56, 3, float("inf"))))),
+      says="initializer 'B': element 3 is infinite")
+    w("ox_f64_out_of_range_r.onnx", lstm_model(inits=weights(
+        R=tensor("R", [1, 28, 7], data_type=11, raw=with_value(196, 5, 1e300, "<d")))),
+      says="initializer 'R': element 5 is out of float range (1e+300)")
+    f16 = [0x211F] * 140  # 0.01 in float16
+    f16[9] = 0xFC00       # -Inf
+    w("ox_f16_inf_w.onnx", lstm_model(inits=weights(
+        W=tensor("W", [1, 28, 5], data_type=10, raw=struct.pack("<140H", *f16)))),
+      says="initializer 'W': element 9 is infinite")
+    # P from a Constant node rather than an initializer.
+    p_vals = [0.01] * 21
+    p_vals[4] = float("nan")
+    p_const = node("Constant", [], ["P"], [fld(1, 2, b"value") +
+                                           fld(5, 2, tensor("p", [1, 21], values=p_vals)) +
+                                           fld(20, 0, 4)], name="p_const")
+    w("ox_nan_p_constant.onnx", lstm_model(ins=["X", "W", "R", "", "", "", "", "P"],
+                                           pre_nodes=[p_const]),
+      says="Constant 'P': element 4 is NaN")
+
+    # The same in a torch.onnx.export graph: one float of the second LSTM
+    # node's W in data/tx_2bi_init.onnx turned into NaN (its raw_data
+    # patched in place: no length changes).
+    def varint_at(b, p):
+        v = sh = 0
+        while True:
+            v |= (b[p] & 0x7F) << sh
+            sh += 7
+            p += 1
+            if not b[p - 1] & 0x80:
+                return v, p
+
+    def fields(b, lo, hi):
+        """(number, payload span or varint) of the fields in b[lo:hi]."""
+        p = lo
+        while p < hi:
+            key, p = varint_at(b, p)
+            wt = key & 7
+            if wt == 0:
+                v, p = varint_at(b, p)
+                yield key >> 3, v
+            elif wt == 2:
+                n, p = varint_at(b, p)
+                yield key >> 3, (p, p + n)
+                p += n
+            else:
+                p += 8 if wt == 1 else 4
+                yield key >> 3, None
+
+    with open(os.path.join(DATA, "tx_2bi_init.onnx"), "rb") as f:
+        tx = bytearray(f.read())
+    graph = [v for n, v in fields(tx, 0, len(tx)) if n == 7][0]
+    lstm_w, raw = [], {}
+    for n, v in fields(tx, *graph):
+        if n == 1:  # NodeProto: input 1, op_type 4
+            parts = [(k, bytes(tx[slice(*x)])) for k, x in fields(tx, *v) if k in (1, 4)]
+            if (4, b"LSTM") in parts:
+                lstm_w.append([x for k, x in parts if k == 1][1].decode())
+        elif n == 5:  # TensorProto: name 8, raw_data 9
+            parts = dict(fields(tx, *v))
+            if 9 in parts:
+                raw[bytes(tx[slice(*parts[8])]).decode()] = parts[9]
+    name = lstm_w[1]
+    at = raw[name][0] + 4 * 17
+    tx[at:at + 4] = struct.pack("<f", float("nan"))
+    w("ox_export_nan_w.onnx", bytes(tx), model="tx_2bi_init.onnx",
+      says="initializer '%s': element 17 is NaN" % name)
 
 
 def main():
