@@ -57,7 +57,7 @@ typedef struct options {
     const char *python, *script;
     int quiet;
     int list;
-    const char *algos[4]; /* --algo: forced in turn on each device; none: automatic */
+    const char *algos[8]; /* --algo: forced in turn on each device; none: automatic */
     size_t nalgos;
 } options;
 
@@ -229,16 +229,20 @@ static int parse_args(int argc, char **argv, options *o)
             o->nalgos = 0;
             static char buf[128];
             snprintf(buf, sizeof buf, "%s", v ? v : "");
+            /* Names from the library's algorithm table. */
             for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-                size_t k = 0;
-                while (k < nknown && strcmp(tok, known[k]))
-                    k++;
-                if (k == nknown || o->nalgos == nknown) {
-                    fprintf(stderr, "lstmcl-bench: --algo: \"%s\" is not gemm, fused-rows, "
-                                    "fused-cols, persistent or all\n", tok);
+                lstmcl_algorithm alg;
+                const size_t cap = sizeof o->algos / sizeof o->algos[0];
+                if (lstmcl_algorithm_from_name(tok, &alg) != LSTMCL_SUCCESS) {
+                    fprintf(stderr, "lstmcl-bench: --algo: %s (or all)\n",
+                            lstmcl_thread_last_error());
                     return -1;
                 }
-                o->algos[o->nalgos++] = known[k];
+                if (o->nalgos == cap) {
+                    fprintf(stderr, "lstmcl-bench: --algo: at most %zu algorithms\n", cap);
+                    return -1;
+                }
+                o->algos[o->nalgos++] = lstmcl_algorithm_name(alg);
             }
             if (!o->nalgos) {
                 fprintf(stderr, "lstmcl-bench: --algo needs a value\n");
@@ -446,9 +450,13 @@ static void open_device(bench_device *d)
         return;
     char spec[32];
     snprintf(spec, sizeof spec, "%s", d->is_reference ? "cpu" : d->label);
-    /* Device time from the queue's profiling events. */
-    setenv("LSTMCL_QUEUE_PROFILING", "1", 0);
-    if (lstmcl_context_create(spec, &d->ctx) != LSTMCL_SUCCESS) {
+    /* Device time from the queue's profiling events, unless the
+     * environment says otherwise. */
+    lstmcl_context_options copts;
+    lstmcl_context_options_init(&copts);
+    if (!getenv("LSTMCL_QUEUE_PROFILING"))
+        copts.queue_profiling = 1;
+    if (lstmcl_context_create_with(spec, &copts, &d->ctx) != LSTMCL_SUCCESS) {
         snprintf(d->error, sizeof d->error, "%s", lstmcl_thread_last_error());
         d->ctx = NULL;
         return;
@@ -721,9 +729,10 @@ static void init_result(bench_result *r, const bench_config *c, const char *devi
     r->check = -1;
 }
 
+/* `mopts`: the model options (the algorithm --algo forces). */
 static void run_on_device(bench_device *d, const bench_weights *w, const bench_weights *w_rec,
                           const outputs *ref, const options *o, double target_ms, double tol,
-                          bench_result *r)
+                          const lstmcl_model_options *mopts, bench_result *r)
 {
     const bench_config *c = &w->cfg;
     init_result(r, c, d->label);
@@ -739,7 +748,8 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
     outputs out;
     memset(&out, 0, sizeof out);
     lstmcl_status st =
-        lstmcl_model_create(d->ctx, &desc, LSTMCL_CONVENTION_PYTORCH, w->layers, &model);
+        lstmcl_model_create_with(d->ctx, &desc, LSTMCL_CONVENTION_PYTORCH, w->layers, mopts,
+                                 &model);
     if (st != LSTMCL_SUCCESS) {
         set_error(r, "lstmcl_model_create", st, d->ctx);
         return;
@@ -773,7 +783,8 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
         memset(&rout, 0, sizeof rout);
         bench_result tmp;
         init_result(&tmp, &w_rec->cfg, d->label);
-        st = lstmcl_model_create(d->ctx, &rdesc, LSTMCL_CONVENTION_PYTORCH, w_rec->layers, &model);
+        st = lstmcl_model_create_with(d->ctx, &rdesc, LSTMCL_CONVENTION_PYTORCH, w_rec->layers,
+                                      mopts, &model);
         if (st != LSTMCL_SUCCESS) {
             set_error(&tmp, "lstmcl_model_create (I=1)", st, d->ctx);
         } else if (outputs_alloc(&w_rec->cfg, &rout) == 0 &&
@@ -985,7 +996,6 @@ int main(int argc, char **argv)
     }
     size_t nres = 0;
     int bad = 0;
-    const char *saved_algo = getenv("LSTMCL_ALGO");
     bench_print_header(stdout);
     fflush(stdout);
     for (size_t ci = 0; ci < nconfigs; ++ci) {
@@ -1026,18 +1036,18 @@ int main(int argc, char **argv)
             if (!o.quiet)
                 fprintf(stderr, "lstmcl-bench: [%zu/%zu] %s: device %s (%s)\n", ci + 1, nconfigs,
                         label, devs[di].label, devs[di].info.name);
-            /* The library reads LSTMCL_ALGO when a model is created. */
+            /* --algo forces each algorithm in turn through the model's
+             * options; without it the library's default applies. */
             size_t runs = devs[di].is_reference || !o.nalgos ? 1 : o.nalgos;
             for (size_t ai = 0; ai < runs; ++ai) {
-                if (o.nalgos && !devs[di].is_reference)
-                    setenv("LSTMCL_ALGO", o.algos[ai], 1);
+                lstmcl_model_options mopts;
+                lstmcl_model_options_init(&mopts);
+                if (o.nalgos && !devs[di].is_reference &&
+                    lstmcl_algorithm_from_name(o.algos[ai], &mopts.algorithm) != LSTMCL_SUCCESS)
+                    mopts.algorithm = LSTMCL_ALGO_UNSET; /* checked when parsed */
                 run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, check_ref, &o,
-                              o.target_ms, tol, &res[nres++]);
+                              o.target_ms, tol, &mopts, &res[nres++]);
                 if (o.nalgos && !devs[di].is_reference) {
-                    if (saved_algo)
-                        setenv("LSTMCL_ALGO", saved_algo, 1);
-                    else
-                        unsetenv("LSTMCL_ALGO");
                     if (!res[nres - 1].algo[0])
                         snprintf(res[nres - 1].algo, sizeof res[nres - 1].algo, "%s",
                                  o.algos[ai]);

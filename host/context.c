@@ -99,7 +99,8 @@ static lstmcl_status lc_resolve(const char *spec, int from_env, size_t *index)
 
 /* Opens the OpenCL device, context and queue; lc_cl_lock held. On failure
  * nothing stays allocated. */
-static lstmcl_status lc_open_device(lstmcl_context *ctx, const char *device_spec,
+static lstmcl_status lc_open_device(lstmcl_context *ctx, const lstmcl_context_options *opts,
+                                    const char *device_spec,
                                     int from_env)
 {
     size_t index = 0;
@@ -118,11 +119,14 @@ static lstmcl_status lc_open_device(lstmcl_context *ctx, const char *device_spec
         ctx->cl = NULL;
         return lc_fail_cl(NULL, err, "clCreateContext", ctx->info.name);
     }
-    /* LSTMCL_QUEUE_PROFILING=1: events carry device timestamps (for timing
-     * tools; a little overhead per command on some drivers). */
-    const char *prof = getenv("LSTMCL_QUEUE_PROFILING");
-    cl_command_queue_properties qprops =
-        prof && strcmp(prof, "1") == 0 ? CL_QUEUE_PROFILING_ENABLE : 0;
+    /* Profiling: events carry device timestamps (for timing tools; a
+     * little overhead per command on some drivers). */
+    int profile = opts->queue_profiling;
+    if (profile < 0) {
+        const char *prof = getenv("LSTMCL_QUEUE_PROFILING");
+        profile = prof && strcmp(prof, "1") == 0;
+    }
+    cl_command_queue_properties qprops = profile ? CL_QUEUE_PROFILING_ENABLE : 0;
     ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device, qprops, &err);
     if (err != CL_SUCCESS) {
         ctx->queue = NULL;
@@ -136,10 +140,32 @@ static lstmcl_status lc_open_device(lstmcl_context *ctx, const char *device_spec
 
 lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **out)
 {
+    return lstmcl_context_create_with(device_spec, NULL, out);
+}
+
+lstmcl_status lstmcl_context_create_with(const char *device_spec,
+                                         const lstmcl_context_options *options,
+                                         lstmcl_context **out)
+{
     if (!out)
         return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "lstmcl_context_create: ctx must not be NULL");
     *out = NULL;
+    lstmcl_context_options opts;
+    lstmcl_context_options_init(&opts);
+    if (options) {
+        if (options->struct_size < sizeof(size_t) + sizeof(int))
+            return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                           "context options: struct_size = %zu; fill the options with "
+                           "lstmcl_context_options_init first",
+                           options->struct_size);
+        memcpy(&opts, options,
+               options->struct_size < sizeof opts ? options->struct_size : sizeof opts);
+        if (opts.queue_profiling < -1 || opts.queue_profiling > 1)
+            return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                           "context options: queue_profiling = %d is not -1, 0 or 1",
+                           opts.queue_profiling);
+    }
     int from_env = 0;
     if (!device_spec || !*device_spec) {
         const char *env = getenv(LSTMCL_DEVICE_ENV);
@@ -157,7 +183,7 @@ lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ou
         return LSTMCL_SUCCESS;
     }
     lc_cl_lock();
-    lstmcl_status st = lc_open_device(ctx, device_spec, from_env);
+    lstmcl_status st = lc_open_device(ctx, &opts, device_spec, from_env);
     if (st == LSTMCL_SUCCESS)
         lc_live_contexts++;
     lc_cl_unlock();

@@ -57,7 +57,7 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     const char *text = NULL;
     size_t size = 0;
     int owned = 0;
-    lstmcl_status st = lc_kernel_source(ctx, LC_CELL_SOURCE, &text, &size, &owned);
+    lstmcl_status st = lc_kernel_source(ctx, m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL, LC_CELL_SOURCE, &text, &size, &owned);
     if (st != LSTMCL_SUCCESS)
         return st;
     lstmcl_activation(*a)[3] = m->desc.activations;
@@ -74,7 +74,7 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
              m->desc.has_clip != 0, m->desc.clip_cell != 0, m->wg_j,
              m->fused_rows, m->fused_ok, m->step4_ok, m->persist_ok, m->persist_upg,
              m->persist_opg, m->persist_r_local);
-    st = lc_build_program_cached(ctx, text, size, opts, LC_CELL_SOURCE, &m->program,
+    st = lc_build_program_cached(ctx, m->cfg.cache_on ? m->cfg.cache_dir : NULL, text, size, opts, LC_CELL_SOURCE, &m->program,
                                  &m->program_from_cache);
     if (owned)
         free((void *)text);
@@ -84,10 +84,10 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     int gemm = m->fused_ok && m->fused_rows;
     if (gemm) {
         int cached = 0;
-        st = lc_kernel_source(ctx, LC_GEMM_SOURCE, &text, &size, &owned);
+        st = lc_kernel_source(ctx, m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL, LC_GEMM_SOURCE, &text, &size, &owned);
         if (st != LSTMCL_SUCCESS)
             return st;
-        st = lc_build_program_cached(ctx, text, size, "-cl-std=CL1.2", LC_GEMM_SOURCE,
+        st = lc_build_program_cached(ctx, m->cfg.cache_on ? m->cfg.cache_dir : NULL, text, size, "-cl-std=CL1.2", LC_GEMM_SOURCE,
                                      &m->gemm_program, &cached);
         if (owned)
             free((void *)text);
@@ -152,20 +152,6 @@ static float *lc_arrange(const float *src, size_t count, size_t rows, size_t col
     return dst;
 }
 
-/* LSTMCL_ALGO: auto (or unset), gemm, fused, fused-rows, fused-cols,
- * persistent, persistent-rows, persistent-cols. */
-static lstmcl_status lc_read_algo(lstmcl_context *ctx, lc_algo *algo)
-{
-    const char *v = getenv("LSTMCL_ALGO");
-    *algo = LC_ALGO_AUTO;
-    if (!v || !*v || lc_algo_from_name(v, algo))
-        return LSTMCL_SUCCESS;
-    return lc_fail(ctx, LSTMCL_ERROR_INVALID_CONFIG,
-                   "LSTMCL_ALGO=\"%.32s\" is not one of auto, gemm, fused, fused-rows, "
-                   "fused-cols, persistent, persistent-rows, persistent-cols",
-                   v);
-}
-
 /* Sequences per work-item pass of the persistent kernel for batch N. */
 static size_t lc_persist_per(const lstmcl_model *m, size_t N)
 {
@@ -192,24 +178,15 @@ size_t lc_persist_local_bytes(const lstmcl_model *m, size_t N)
 
 /* The persistent kernel's shape: one work-group per compute unit (so that
  * all of them run at once on an otherwise idle device), fewer when the
- * layer has fewer units. LSTMCL_PERSIST_GROUPS overrides the count, for
+ * layer has fewer units. The persist_groups setting overrides the count, for
  * testing what happens when the groups cannot all run at once. */
 static lstmcl_status lc_persist_init(lstmcl_model *m)
 {
     lstmcl_context *ctx = m->ctx;
     m->persist_ok = 0;
     size_t units = m->D * m->H, G = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    /* Checked whether or not this model can use it, so that a bad value is
-     * reported on every device and model alike. */
-    const char *v = getenv("LSTMCL_PERSIST_GROUPS");
-    if (v && *v) {
-        char *end = NULL;
-        unsigned long g = strtoul(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || g < 1 || g > 4096)
-            return lc_fail(ctx, LSTMCL_ERROR_INVALID_CONFIG,
-                           "LSTMCL_PERSIST_GROUPS=\"%.32s\" is not a count from 1 to 4096", v);
-        G = g;
-    }
+    if (m->cfg.persist_groups)
+        G = m->cfg.persist_groups;
     if (!m->fused_ok)
         return LSTMCL_SUCCESS;
     if (G > units)
@@ -232,9 +209,7 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
 {
     lstmcl_context *ctx = m->ctx;
     const size_t D = m->D, H = m->H;
-    lstmcl_status st = lc_read_algo(ctx, &m->forced_algo);
-    if (st != LSTMCL_SUCCESS)
-        return st;
+    lstmcl_status st;
     /* The fused kernels stage one sequence's h (Hout floats, and H for the
      * projection) in local memory, with work-groups of wg_j items; the rows
      * layout adds the group's gate sums (4 floats per item and sequence). */
@@ -245,30 +220,33 @@ lstmcl_status lc_device_model_init(lstmcl_model *m)
     size_t staged = (widest + 7) / 8 * 8 * sizeof(float);
     /* The fused layout: forced, else the one the tuning file measured
      * fastest for this hidden size, else by device type. */
-    lc_algo layout = m->forced_algo;
-    if (layout == LC_ALGO_AUTO) {
+    lstmcl_algorithm layout = m->cfg.algorithm;
+    if (layout == LSTMCL_ALGO_AUTO) {
         lc_tuning_load(m);
-        for (size_t i = 0; i < m->n_tuned && layout == LC_ALGO_AUTO; i++)
-            if (m->tuned[i].algo == LC_ALGO_FUSED_ROWS ||
-                m->tuned[i].algo == LC_ALGO_FUSED_COLS)
+        for (size_t i = 0; i < m->n_tuned && layout == LSTMCL_ALGO_AUTO; i++)
+            if (m->tuned[i].algo == LSTMCL_ALGO_FUSED_ROWS ||
+                m->tuned[i].algo == LSTMCL_ALGO_FUSED_COLS)
                 layout = m->tuned[i].algo;
     }
-    m->fused_rows = layout == LC_ALGO_FUSED_ROWS || layout == LC_ALGO_PERSISTENT_ROWS ||
-                    (layout != LC_ALGO_FUSED_COLS && layout != LC_ALGO_PERSISTENT_COLS &&
+    m->fused_rows = layout == LSTMCL_ALGO_FUSED_ROWS || layout == LSTMCL_ALGO_PERSISTENT_ROWS ||
+                    (layout != LSTMCL_ALGO_FUSED_COLS && layout != LSTMCL_ALGO_PERSISTENT_COLS &&
                      (ctx->info.type & CL_DEVICE_TYPE_CPU));
     size_t sums = m->fused_rows ? 4 * m->wg_j * sizeof(float) : 0;
-    m->fused_ok = m->forced_algo != LC_ALGO_GEMM &&
+    m->fused_ok = m->cfg.algorithm != LSTMCL_ALGO_GEMM &&
                   staged + sums + 1024 <= ctx->info.local_mem_bytes;
     m->step4_ok = m->fused_ok && m->fused_rows &&
                   4 * ((m->Hout + 7) / 8 * 8 * sizeof(float) + sums) + 1024 <=
                       ctx->info.local_mem_bytes;
     /* The variable asks for what this device cannot do for this model:
      * the setting is at fault, not the model. */
-    if (m->forced_algo >= LC_ALGO_FUSED && !m->fused_ok)
-        return lc_fail(ctx, LSTMCL_ERROR_INVALID_CONFIG,
-                       "LSTMCL_ALGO=\"%s\": the fused step needs %zu bytes of local memory, "
+    if (m->cfg.algorithm >= LSTMCL_ALGO_FUSED && !m->fused_ok)
+        return lc_fail(ctx,
+                       m->cfg.algorithm_from_env ? LSTMCL_ERROR_INVALID_CONFIG
+                                                 : LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "%s \"%s\": the fused step needs %zu bytes of local memory, "
                        "the device has %llu",
-                       getenv("LSTMCL_ALGO"), staged + sums + 1024,
+                       m->cfg.algorithm_from_env ? "LSTMCL_ALGO" : "options: algorithm",
+                       lstmcl_algorithm_name(m->cfg.algorithm), staged + sums + 1024,
                        (unsigned long long)ctx->info.local_mem_bytes);
     st = lc_persist_init(m);
     if (st != LSTMCL_SUCCESS)
@@ -509,36 +487,36 @@ typedef struct lc_io {
  *   GEMM above it, where each weight is reused across the batch. */
 #define LC_FUSED_MAX_BATCH_GPU 16
 
-/* Returns LC_ALGO_GEMM, LC_ALGO_FUSED (in the model's layout) or
- * LC_ALGO_PERSISTENT. The persistent kernel, when asked for but unusable
+/* Returns LSTMCL_ALGO_GEMM, LSTMCL_ALGO_FUSED (in the model's layout) or
+ * LSTMCL_ALGO_PERSISTENT. The persistent kernel, when asked for but unusable
  * (its staging does not fit local memory at this batch, or a pass found
  * its groups not running at once), gives way to the fused step. */
-static lc_algo lc_pick(const lstmcl_model *m, size_t N)
+static lstmcl_algorithm lc_pick(const lstmcl_model *m, size_t N)
 {
     if (!m->fused_ok)
-        return LC_ALGO_GEMM;
+        return LSTMCL_ALGO_GEMM;
     const int persist = m->persist_ok && !m->persist_broken &&
                         lc_persist_local_bytes(m, N) + 1024 <= m->ctx->info.local_mem_bytes;
-    lc_algo want = m->forced_algo;
-    if (want == LC_ALGO_AUTO)
+    lstmcl_algorithm want = m->cfg.algorithm;
+    if (want == LSTMCL_ALGO_AUTO)
         want = lc_tuning_pick(m, N);
-    if (want >= LC_ALGO_PERSISTENT)
-        return persist ? LC_ALGO_PERSISTENT : LC_ALGO_FUSED;
-    if (want == LC_ALGO_GEMM)
-        return LC_ALGO_GEMM;
-    if (want != LC_ALGO_AUTO)
-        return LC_ALGO_FUSED;
+    if (want >= LSTMCL_ALGO_PERSISTENT)
+        return persist ? LSTMCL_ALGO_PERSISTENT : LSTMCL_ALGO_FUSED;
+    if (want == LSTMCL_ALGO_GEMM)
+        return LSTMCL_ALGO_GEMM;
+    if (want != LSTMCL_ALGO_AUTO)
+        return LSTMCL_ALGO_FUSED;
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
-        return persist ? LC_ALGO_PERSISTENT : LC_ALGO_FUSED;
-    return N <= LC_FUSED_MAX_BATCH_GPU ? LC_ALGO_FUSED : LC_ALGO_GEMM;
+        return persist ? LSTMCL_ALGO_PERSISTENT : LSTMCL_ALGO_FUSED;
+    return N <= LC_FUSED_MAX_BATCH_GPU ? LSTMCL_ALGO_FUSED : LSTMCL_ALGO_GEMM;
 }
 
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N)
 {
     switch (lc_pick(m, N)) {
-    case LC_ALGO_GEMM:
+    case LSTMCL_ALGO_GEMM:
         return "gemm";
-    case LC_ALGO_PERSISTENT:
+    case LSTMCL_ALGO_PERSISTENT:
         return "persistent";
     default:
         return m->fused_rows ? "fused-rows" : "fused-cols";
@@ -562,8 +540,9 @@ static lstmcl_status lc_enqueue_persist(lstmcl_model *m, size_t l, const lc_io *
     cl_kernel k = m->k_persist;
     const cl_int Ti = (cl_int)io->T, Ni = (cl_int)io->N, has_lens = io->lens != NULL;
     const cl_int per = (cl_int)lc_persist_per(m, io->N), has_y = out != NULL;
-    const cl_int spin = ctx->info.type & CL_DEVICE_TYPE_CPU ? LC_SPIN_LIMIT_CPU
-                                                            : LC_SPIN_LIMIT_OTHER;
+    const cl_int spin = m->cfg.persist_spin_limit ? (cl_int)m->cfg.persist_spin_limit
+                        : ctx->info.type & CL_DEVICE_TYPE_CPU ? LC_SPIN_LIMIT_CPU
+                                                              : LC_SPIN_LIMIT_OTHER;
     const float clip_k = m->desc.clip;
     const cl_int zero = 0;
     LC_TRY_CL(ctx, clEnqueueFillBuffer(ctx->queue, w->bar, &zero, sizeof zero, 0, sizeof zero,
@@ -610,8 +589,8 @@ static lstmcl_status lc_enqueue_persist(lstmcl_model *m, size_t l, const lc_io *
  * finished, nonzero there means the pass must be run again another way. */
 static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *persisted)
 {
-    const lc_algo algo = lc_pick(m, io->N);
-    const int fused = algo != LC_ALGO_GEMM;
+    const lstmcl_algorithm algo = lc_pick(m, io->N);
+    const int fused = algo != LSTMCL_ALGO_GEMM;
     *persisted = 0;
     lstmcl_context *ctx = m->ctx;
     lc_workspace *w = &m->ws;
@@ -665,7 +644,7 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *p
                                                NULL),
                       "clEnqueueFillBuffer", "layer %zu: zero initial c", l);
 
-        if (algo == LC_ALGO_PERSISTENT) {
+        if (algo == LSTMCL_ALGO_PERSISTENT) {
             if (l == 0)
                 LC_TRY_CL(ctx, clEnqueueFillBuffer(q, w->bar, &zero, sizeof zero, 0,
                                                    2 * sizeof zero, 0, NULL, NULL),
@@ -679,7 +658,7 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *p
         const size_t step_gws[3] = {(H + wg - 1) / wg * wg, N, D};
         const size_t pstep_gws[3] = {(Hout + wg - 1) / wg * wg, N, D};
         const size_t lws[3] = {wg, 1, 1};
-        for (size_t s = 0; algo != LC_ALGO_PERSISTENT && s < T; s++) {
+        for (size_t s = 0; algo != LSTMCL_ALGO_PERSISTENT && s < T; s++) {
             cl_mem h_prev = w->h[s % 2], h_next = w->h[(s + 1) % 2];
             /* Sequences per work-item of the rows layout: 1, 2 (N = 2) or 4. */
             int per = !(fused && m->step4_ok) || N == 1 ? 1 : N == 2 ? 2 : 4;
@@ -768,7 +747,7 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *p
                                                NULL),
                       "clEnqueueCopyBuffer", "layer %zu: final c", l);
     }
-    if (algo == LC_ALGO_PERSISTENT) {
+    if (algo == LSTMCL_ALGO_PERSISTENT) {
         m->persist_gave_up = 0;
         LC_TRY_CL(ctx, clEnqueueReadBuffer(q, w->bar, CL_FALSE, sizeof(cl_int), sizeof(cl_int),
                                            &m->persist_gave_up, 0, NULL, NULL),

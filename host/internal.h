@@ -66,10 +66,10 @@ lstmcl_status lc_find_device(size_t index, cl_platform_id *platform, cl_device_i
 lstmcl_status lc_fill_device_info(cl_platform_id platform, cl_device_id device, size_t index,
                                   lstmcl_device_info *info);
 
-/* Kernel sources: embedded, or read from $LSTMCL_KERNEL_DIR when set.
+/* Kernel sources: embedded, or read from directory `dir` when not NULL.
  * *text is NUL-terminated; *owned says whether the caller must free it. */
-lstmcl_status lc_kernel_source(lstmcl_context *ctx, const char *name, const char **text,
-                               size_t *size, int *owned);
+lstmcl_status lc_kernel_source(lstmcl_context *ctx, const char *dir, const char *name,
+                               const char **text, size_t *size, int *owned);
 
 /* Activation functions, one table for the reference, the defaults and the
  * kernel build options. */
@@ -99,16 +99,36 @@ typedef struct lc_layer {
  *   FUSED: one kernel per step computes the products and the update;
  *   PERSISTENT: one kernel per layer runs every step, its work-groups
  *     meeting at a device-wide barrier between steps. */
-typedef enum lc_algo {
-    LC_ALGO_AUTO = 0,
-    LC_ALGO_GEMM = 1,
-    LC_ALGO_FUSED = 2,      /* fused, weight layout chosen by device type */
-    LC_ALGO_FUSED_ROWS = 3, /* fused, each unit's rows contiguous (CPUs) */
-    LC_ALGO_FUSED_COLS = 4, /* fused, weights transposed (GPUs: coalesced) */
-    LC_ALGO_PERSISTENT = 5, /* persistent, weight layout chosen by device type */
-    LC_ALGO_PERSISTENT_ROWS = 6,
-    LC_ALGO_PERSISTENT_COLS = 7
-} lc_algo;
+/* (lstmcl_algorithm, in lstmcl.h: GEMM: a CLBlast SGEMM per direction,
+ * then the elementwise kernel; FUSED: one kernel per step computes the
+ * products and the update; PERSISTENT: one kernel per layer runs every
+ * step, its work-groups meeting at a device-wide barrier between steps.) */
+
+/* A model's settings, resolved once at creation from its options and, for
+ * what they leave unset, from the environment (options.c). */
+typedef struct lc_config {
+    lstmcl_algorithm algorithm;
+    int algorithm_from_env; /* $LSTMCL_ALGO chose it (messages) */
+    int cache_on; /* cache_dir holds the program cache directory */
+    char cache_dir[4096];
+    int tuning_on; /* tuning_file holds the tuning file's path */
+    char tuning_file[4200];
+    int kernel_dir_on; /* kernel_dir holds the kernel-source directory */
+    char kernel_dir[4096];
+    size_t persist_groups;     /* 0: one per compute unit */
+    size_t persist_spin_limit; /* 0: the default for the device type */
+} lc_config;
+
+/* The algorithm of a name (1), or 0 when there is none (no error set). */
+int lc_algorithm_parse(const char *name, lstmcl_algorithm *algorithm);
+/* The tuning file's default path from the environment; 0 when none. */
+int lc_tuning_path_default(char *out, size_t cap);
+
+/* Resolves `options` (NULL: all unset) for a model on ctx's device. */
+lstmcl_status lc_config_resolve(lstmcl_context *ctx, const lstmcl_model_options *options,
+                                lc_config *out);
+/* Checks the options' own values (every context). */
+lstmcl_status lc_options_check(lstmcl_context *ctx, const lstmcl_model_options *options);
 
 /* Device workspace for one shape; reused while a call fits in it. */
 typedef struct lc_workspace {
@@ -120,7 +140,7 @@ typedef struct lc_workspace {
 /* One measured choice from the tuning file (tuning.c). */
 typedef struct lc_tuned {
     size_t hidden, batch;
-    lc_algo algo;
+    lstmcl_algorithm algo;
 } lc_tuned;
 #define LC_MAX_TUNED 64
 
@@ -134,7 +154,7 @@ struct lstmcl_model {
     /* Device objects. */
     cl_program program, gemm_program;
     cl_kernel k_cell, k_proj, k_step, k_step2, k_step4, k_proj_step, k_gemm, k_persist;
-    lc_algo forced_algo; /* from LSTMCL_ALGO, AUTO when unset */
+    lc_config cfg;       /* settings (options, else the environment) */
     int fused_ok;        /* the device can run the fused step for this model */
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */
     int step4_ok;        /* lstm_step2/4 (2 or 4 sequences per work-item) fit */
@@ -161,14 +181,17 @@ lstmcl_status lc_device_model_init(lstmcl_model *m);
 void lc_device_model_release(lstmcl_model *m);
 lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a);
 
-/* Builds a program for the context's device, from the on-disk cache when
- * it holds this source, options, device and driver (program_cache.c). */
-lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *source,
+/* Builds a program for the context's device, from the on-disk cache in
+ * cache_dir (NULL: no cache) when it holds this source, options, device and
+ * driver (program_cache.c). */
+lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *cache_dir,
+                                      const char *source,
                                       size_t source_size, const char *options, const char *what,
                                       cl_program *out, int *from_cache);
 
-/* The program-cache directory; 0 when the cache is off. */
-int lc_cache_dir(char *out, size_t cap);
+/* The default program-cache directory from the environment; 0 when the
+ * cache is off. */
+int lc_cache_dir_default(char *out, size_t cap);
 
 /* Opens `path` for reading ("rb") when it is a regular file, without
  * blocking on a FIFO or a device; *sb gets its fstat. NULL when it cannot
@@ -176,14 +199,10 @@ int lc_cache_dir(char *out, size_t cap);
 struct stat;
 FILE *lc_open_regular(const char *path, struct stat *sb);
 
-/* Algorithm names (LSTMCL_ALGO, the tuning file). */
-int lc_algo_from_name(const char *name, lc_algo *algo);
-/* The tuning file's path; 0 when there is none. */
-int lc_tuning_path(char *out, size_t cap);
 /* Reads this device's entries for the model (quietly none on any problem). */
 void lc_tuning_load(lstmcl_model *m);
-/* The tuned algorithm for batch N, or LC_ALGO_AUTO when none is recorded. */
-lc_algo lc_tuning_pick(const lstmcl_model *m, size_t N);
+/* The tuned algorithm for batch N, or LSTMCL_ALGO_AUTO when none is recorded. */
+lstmcl_algorithm lc_tuning_pick(const lstmcl_model *m, size_t N);
 
 /* The algorithm a device forward of batch N runs. */
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N);

@@ -19,13 +19,13 @@ static lstmcl_status lc_read_file(lstmcl_context *ctx, const char *dir, const ch
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return lc_fail(ctx, LSTMCL_ERROR_KERNEL_SOURCE, "LSTMCL_KERNEL_DIR: path too long");
+        return lc_fail(ctx, LSTMCL_ERROR_KERNEL_SOURCE, "kernel directory: path too long");
     struct stat sb;
     FILE *f = lc_open_regular(path, &sb);
     if (!f)
         return lc_fail(ctx, LSTMCL_ERROR_KERNEL_SOURCE,
-                       "%s: cannot open kernel source as a regular file (LSTMCL_KERNEL_DIR is "
-                       "set)",
+                       "%s: cannot open kernel source as a regular file (kernel_dir option or "
+                       "LSTMCL_KERNEL_DIR)",
                        path);
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -57,11 +57,10 @@ static lstmcl_status lc_read_file(lstmcl_context *ctx, const char *dir, const ch
     return LSTMCL_SUCCESS;
 }
 
-lstmcl_status lc_kernel_source(lstmcl_context *ctx, const char *name, const char **text,
-                               size_t *size, int *owned)
+lstmcl_status lc_kernel_source(lstmcl_context *ctx, const char *dir, const char *name,
+                               const char **text, size_t *size, int *owned)
 {
-    const char *dir = getenv("LSTMCL_KERNEL_DIR");
-    if (dir && *dir) {
+    if (dir) {
         *owned = 1;
         return lc_read_file(ctx, dir, name, text, size);
     }

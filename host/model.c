@@ -324,6 +324,14 @@ lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *
                                   lstmcl_convention convention,
                                   const lstmcl_layer_weights *layers, lstmcl_model **out)
 {
+    return lstmcl_model_create_with(ctx, desc, convention, layers, NULL, out);
+}
+
+lstmcl_status lstmcl_model_create_with(lstmcl_context *ctx, const lstmcl_model_desc *desc,
+                                       lstmcl_convention convention,
+                                       const lstmcl_layer_weights *layers,
+                                       const lstmcl_model_options *options, lstmcl_model **out)
+{
     if (!out)
         return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "lstmcl_model_create: model must not be NULL");
@@ -337,6 +345,8 @@ lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *
                        "lstmcl_model_create: convention = %d is not a known convention",
                        (int)convention);
     lstmcl_status st = lc_check_desc(ctx, desc);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_options_check(ctx, options);
     if (st != LSTMCL_SUCCESS)
         return st;
     lstmcl_model *m = calloc(1, sizeof *m);
@@ -369,6 +379,8 @@ lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *
     }
     for (size_t l = 0; l < m->L && st == LSTMCL_SUCCESS; l++)
         st = lc_load_layer(m, convention, l, &layers[l]);
+    if (st == LSTMCL_SUCCESS && !ctx->reference)
+        st = lc_config_resolve(ctx, options, &m->cfg);
     if (st == LSTMCL_SUCCESS && !ctx->reference)
         st = lc_device_model_init(m);
     if (st != LSTMCL_SUCCESS) {

@@ -59,8 +59,8 @@ FILE *lc_open_regular(const char *path, struct stat *sb)
     return f;
 }
 
-/* The cache directory, or 0 when the cache is off. */
-int lc_cache_dir(char *out, size_t cap)
+/* The default cache directory, or 0 when the cache is off. */
+int lc_cache_dir_default(char *out, size_t cap)
 {
     const char *env = getenv("LSTMCL_CACHE_DIR");
     int n;
@@ -79,8 +79,11 @@ int lc_cache_dir(char *out, size_t cap)
 }
 
 /* mkdir -p; 1 when the directory exists afterwards. */
-static int lc_make_dirs(char *path)
+static int lc_make_dirs(const char *dir)
 {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return 0;
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -233,15 +236,16 @@ static void lc_cache_store(lstmcl_context *ctx, cl_program prog, const char *dir
     (void)ctx;
 }
 
-lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *source,
-                                      size_t source_size, const char *options, const char *what,
-                                      cl_program *out, int *from_cache)
+lstmcl_status lc_build_program_cached(lstmcl_context *ctx, const char *dir,
+                                      const char *source, size_t source_size,
+                                      const char *options, const char *what, cl_program *out,
+                                      int *from_cache)
 {
     *out = NULL;
     *from_cache = 0;
-    char dir[4096], path[4200];
+    char path[4200];
     lc_key key = {NULL, 0, 0};
-    int cache = lc_cache_dir(dir, sizeof dir) && lc_make_key(ctx, source, source_size, options, &key);
+    int cache = dir && lc_make_key(ctx, source, source_size, options, &key);
     if (cache) {
         snprintf(path, sizeof path, "%s/%016llx.bin", dir, (unsigned long long)key.hash);
         *out = lc_cache_load(ctx, path, &key, options);

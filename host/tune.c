@@ -68,7 +68,14 @@ static int parse_list(const char *opt, const char *s, size_t *out, size_t *n)
 static double measure(lstmcl_context *ctx, const char *algo, size_t H, size_t N, size_t T,
                       size_t R)
 {
-    setenv("LSTMCL_ALGO", algo, 1);
+    /* The algorithm forced, and no older tuning file consulted. */
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.tuning_file = "";
+    if (lstmcl_algorithm_from_name(algo, &opts.algorithm) != LSTMCL_SUCCESS) {
+        fprintf(stderr, "  %s\n", lstmcl_thread_last_error());
+        return -1.0;
+    }
     lstmcl_model_desc desc;
     memset(&desc, 0, sizeof desc);
     desc.input_size = H;
@@ -94,7 +101,8 @@ static double measure(lstmcl_context *ctx, const char *algo, size_t H, size_t N,
     lw.recurrent_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}};
     lw.input_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
     lw.recurrent_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
-    if (lstmcl_model_create(ctx, &desc, LSTMCL_CONVENTION_PYTORCH, &lw, &m) != LSTMCL_SUCCESS) {
+    if (lstmcl_model_create_with(ctx, &desc, LSTMCL_CONVENTION_PYTORCH, &lw, &opts, &m) !=
+        LSTMCL_SUCCESS) {
         fprintf(stderr, "  %s: %s\n", algo, lstmcl_thread_last_error());
         goto out;
     }
@@ -179,8 +187,6 @@ int main(int argc, char **argv)
         lstmcl_context_destroy(ctx);
         return 2;
     }
-    /* Measure with the built-in rules only, not an older tuning file. */
-    setenv("LSTMCL_TUNING_FILE", "", 1);
     printf("device: %s (driver %s)\n", info.name, info.driver_version);
     printf("%8s %6s %12s %12s %12s %12s  %s\n", "hidden", "batch", "gemm ms", "fused-rows ms",
            "fused-cols ms", "persistent ms", "fastest");
@@ -213,7 +219,6 @@ int main(int argc, char **argv)
                 snprintf(lines[nlines++], sizeof lines[0], "%s\t%s\t%zu\t%zu\t%s\n", info.name,
                          info.driver_version, hs[ih], ns[in], algos[best]);
         }
-    unsetenv("LSTMCL_ALGO");
     lstmcl_context_destroy(ctx);
     int status = 0;
     if (!dry) {

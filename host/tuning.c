@@ -1,8 +1,8 @@
 /* The tuning file: algorithm choices measured on a device by lstmcl-tune,
  * read when a model is created.
  *
- * Location: $LSTMCL_TUNING_FILE, else tuning.txt in the program-cache
- * directory. Text, one entry a line after the header line
+ * Location: the model's option tuning_file, else $LSTMCL_TUNING_FILE, else
+ * tuning.txt in the model's program-cache directory. Text, one entry a line after the header line
  * "lstmcl-tuning 1":
  *     <device name> TAB <driver version> TAB <hidden size> TAB <batch> TAB <algorithm>
  * Lines for another device or driver are skipped; a file that cannot be read
@@ -21,35 +21,15 @@
 
 #include "internal.h"
 
-static const struct {
-    const char *name;
-    lc_algo algo;
-} lc_algo_names[] = {{"auto", LC_ALGO_AUTO},
-                     {"gemm", LC_ALGO_GEMM},
-                     {"fused", LC_ALGO_FUSED},
-                     {"fused-rows", LC_ALGO_FUSED_ROWS},
-                     {"fused-cols", LC_ALGO_FUSED_COLS},
-                     {"persistent", LC_ALGO_PERSISTENT},
-                     {"persistent-rows", LC_ALGO_PERSISTENT_ROWS},
-                     {"persistent-cols", LC_ALGO_PERSISTENT_COLS}};
-
-int lc_algo_from_name(const char *name, lc_algo *algo)
-{
-    for (size_t i = 0; i < sizeof lc_algo_names / sizeof lc_algo_names[0]; i++)
-        if (strcmp(name, lc_algo_names[i].name) == 0) {
-            *algo = lc_algo_names[i].algo;
-            return 1;
-        }
-    return 0;
-}
-
-int lc_tuning_path(char *out, size_t cap)
+/* The tuning file's default path from the environment; 0 when there is
+ * none. */
+int lc_tuning_path_default(char *out, size_t cap)
 {
     const char *f = getenv("LSTMCL_TUNING_FILE");
     if (f)
         return *f && snprintf(out, cap, "%s", f) < (int)cap;
     char dir[4096];
-    if (!lc_cache_dir(dir, sizeof dir))
+    if (!lc_cache_dir_default(dir, sizeof dir))
         return 0;
     return snprintf(out, cap, "%s/tuning.txt", dir) < (int)cap;
 }
@@ -82,11 +62,10 @@ static int lc_parse_size(const char *s, size_t *v)
 void lc_tuning_load(lstmcl_model *m)
 {
     m->n_tuned = 0;
-    char path[4200];
-    if (!lc_tuning_path(path, sizeof path))
+    if (!m->cfg.tuning_on)
         return;
     struct stat sb;
-    FILE *f = lc_open_regular(path, &sb);
+    FILE *f = lc_open_regular(m->cfg.tuning_file, &sb);
     if (!f)
         return;
     char line[1024];
@@ -99,10 +78,10 @@ void lc_tuning_load(lstmcl_model *m)
     while (fgets(line, sizeof line, f) && nall < LC_MAX_TUNED) {
         char *fl[5];
         size_t H = 0, N = 0;
-        lc_algo a;
+        lstmcl_algorithm a;
         if (!lc_fields(line, fl) || strcmp(fl[0], m->ctx->info.name) != 0 ||
             strcmp(fl[1], m->ctx->info.driver_version) != 0 || !lc_parse_size(fl[2], &H) ||
-            !lc_parse_size(fl[3], &N) || !lc_algo_from_name(fl[4], &a) || a == LC_ALGO_AUTO)
+            !lc_parse_size(fl[3], &N) || !lc_algorithm_parse(fl[4], &a) || a == LSTMCL_ALGO_AUTO)
             continue;
         all[nall++] = (lc_tuned){H, N, a};
     }
@@ -122,10 +101,10 @@ void lc_tuning_load(lstmcl_model *m)
             m->tuned[m->n_tuned++] = all[i];
 }
 
-lc_algo lc_tuning_pick(const lstmcl_model *m, size_t N)
+lstmcl_algorithm lc_tuning_pick(const lstmcl_model *m, size_t N)
 {
     double best = INFINITY;
-    lc_algo a = LC_ALGO_AUTO;
+    lstmcl_algorithm a = LSTMCL_ALGO_AUTO;
     for (size_t i = 0; i < m->n_tuned; i++) {
         double dist = fabs(log((double)m->tuned[i].batch / (double)N));
         if (dist < best) {
@@ -142,7 +121,7 @@ lstmcl_status lstmcl_tuning_file(char *buf, size_t size)
     if (!buf || size == 0)
         return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "lstmcl_tuning_file: buf must not be NULL or empty");
-    if (!lc_tuning_path(path, sizeof path))
+    if (!lc_tuning_path_default(path, sizeof path))
         return lc_fail(NULL, LSTMCL_ERROR_UNSUPPORTED,
                        "no tuning file: LSTMCL_TUNING_FILE is empty or the cache is off");
     if (strlen(path) >= size)

@@ -163,9 +163,10 @@ typedef struct lstmcl_context lstmcl_context;
  *   "N" (digits)    device number N as in lstmcl_device_get_info;
  *   anything else   the first device whose name contains the text
  *                   (case-insensitive).
- * With LSTMCL_QUEUE_PROFILING=1 in the environment the queue is created
- * with CL_QUEUE_PROFILING_ENABLE, so that events (lstmcl_forward_cl's
- * *done) carry device timestamps.
+ * The queue is created with CL_QUEUE_PROFILING_ENABLE, so that events
+ * (lstmcl_forward_cl's *done) carry device timestamps, when
+ * LSTMCL_QUEUE_PROFILING=1 is in the environment (lstmcl_context_create_with
+ * sets it per context instead).
  * On success *ctx is a new context owned by the caller; on failure *ctx is
  * NULL and lstmcl_thread_last_error() says why:
  *   LSTMCL_ERROR_NO_DEVICE       no OpenCL device at all (no platform
@@ -176,6 +177,22 @@ typedef struct lstmcl_context lstmcl_context;
  *                                is NULL or "") that matches no device; the
  *                                message quotes it: LSTMCL_DEVICE="..." */
 LSTMCL_API lstmcl_status lstmcl_context_create(const char *device_spec, lstmcl_context **ctx);
+
+/* Settings of one context (lstmcl_context_create_with); fill with
+ * lstmcl_context_options_init, then change what you need. */
+typedef struct lstmcl_context_options {
+    size_t struct_size; /* sizeof(lstmcl_context_options), as for models */
+    /* 1: a profiling queue; 0: not; -1 (unset): $LSTMCL_QUEUE_PROFILING=1. */
+    int queue_profiling;
+} lstmcl_context_options;
+
+/* Sets struct_size and every field to unset. */
+LSTMCL_API void lstmcl_context_options_init(lstmcl_context_options *options);
+
+/* lstmcl_context_create with settings (NULL: all unset). */
+LSTMCL_API lstmcl_status lstmcl_context_create_with(const char *device_spec,
+                                                    const lstmcl_context_options *options,
+                                                    lstmcl_context **ctx);
 
 /* Destroys a context (NULL is fine). Its models must be destroyed first. */
 LSTMCL_API void lstmcl_context_destroy(lstmcl_context *ctx);
@@ -344,6 +361,76 @@ typedef struct lstmcl_layer_weights {
 
 typedef struct lstmcl_model lstmcl_model;
 
+/* How the recurrent part of a step runs on a device (see
+ * lstmcl_model_algorithm). One table gives every value its name: the names
+ * are what LSTMCL_ALGO, the tuning file, lstmcl-tune, lstmcl-bench --algo
+ * and the command take. Values are stable. */
+#define LSTMCL_ALGORITHM_TABLE(X)                                                \
+    X(LSTMCL_ALGO_AUTO, 0, "auto")             /* chosen by device and shape */ \
+    X(LSTMCL_ALGO_GEMM, 1, "gemm")             /* CLBlast SGEMM + cell kernel */\
+    X(LSTMCL_ALGO_FUSED, 2, "fused")           /* fused step, layout by type */ \
+    X(LSTMCL_ALGO_FUSED_ROWS, 3, "fused-rows") /* each unit's rows together */  \
+    X(LSTMCL_ALGO_FUSED_COLS, 4, "fused-cols") /* transposed (coalesced) */     \
+    X(LSTMCL_ALGO_PERSISTENT, 5, "persistent") /* one launch per layer */       \
+    X(LSTMCL_ALGO_PERSISTENT_ROWS, 6, "persistent-rows")                         \
+    X(LSTMCL_ALGO_PERSISTENT_COLS, 7, "persistent-cols")
+
+typedef enum lstmcl_algorithm {
+#define LSTMCL_X_ALGO(name, value, text) name = value,
+    LSTMCL_ALGORITHM_TABLE(LSTMCL_X_ALGO)
+#undef LSTMCL_X_ALGO
+    LSTMCL_ALGO_UNSET = -1 /* in lstmcl_model_options: $LSTMCL_ALGO, else auto */
+} lstmcl_algorithm;
+
+/* The name of an algorithm ("auto", "fused-rows", ...); static storage; NULL
+ * for a value outside the table. */
+LSTMCL_API const char *lstmcl_algorithm_name(lstmcl_algorithm algorithm);
+/* The algorithm of a name; LSTMCL_ERROR_INVALID_ARGUMENT (message listing
+ * the names) when there is none. */
+LSTMCL_API lstmcl_status lstmcl_algorithm_from_name(const char *name,
+                                                    lstmcl_algorithm *algorithm);
+
+/* Settings of one model, given at its creation (lstmcl_model_create_with).
+ * Fill it with lstmcl_model_options_init, then change what you need: every
+ * field starts "unset", and an unset field takes its default from the
+ * environment variable named beside it, read once when the model is
+ * created, else the built-in default. A setting given here never reads the
+ * environment, so models of one process can differ, and threads need not
+ * touch the environment. A value given here that is invalid is
+ * LSTMCL_ERROR_INVALID_ARGUMENT; an invalid environment value is
+ * LSTMCL_ERROR_INVALID_CONFIG. The reference context uses none of them.
+ * Strings are read during lstmcl_model_create_with only. */
+typedef struct lstmcl_model_options {
+    /* sizeof(lstmcl_model_options) as the caller was compiled: later
+     * versions append fields, and read only those this size covers. */
+    size_t struct_size;
+    /* LSTMCL_ALGO_UNSET: $LSTMCL_ALGO, else LSTMCL_ALGO_AUTO. A forced
+     * algorithm this device cannot run for the model is refused. */
+    lstmcl_algorithm algorithm;
+    /* The program cache directory. NULL: $LSTMCL_CACHE_DIR, else
+     * $XDG_CACHE_HOME/lstmcl, else ~/.cache/lstmcl; "" or "off": no cache. */
+    const char *cache_dir;
+    /* The tuning file (lstmcl_tuning_file). NULL: $LSTMCL_TUNING_FILE, else
+     * tuning.txt in the cache directory; "": none. */
+    const char *tuning_file;
+    /* Read kernel sources from this directory instead of the copies built
+     * into the library (developing kernels). NULL: $LSTMCL_KERNEL_DIR, else
+     * the built-in copies; "": the built-in copies. */
+    const char *kernel_dir;
+    /* The persistent kernel's work-group count, 1 to 4096. 0: unset:
+     * $LSTMCL_PERSIST_GROUPS, else one per compute unit. More groups than
+     * run at once make its barrier give up (for testing the fallback). */
+    size_t persist_groups;
+    /* Polls of the persistent kernel's device-wide barrier before a
+     * work-group gives up, 1 to 2^30. 0: unset: 2^25 on CPU devices, 2^22
+     * elsewhere. A wait that gives up costs this many polls once, then the
+     * model uses the fused step. */
+    size_t persist_spin_limit;
+} lstmcl_model_options;
+
+/* Sets struct_size and every field to unset. */
+LSTMCL_API void lstmcl_model_options_init(lstmcl_model_options *options);
+
 /* Validates `desc`, converts `layers[0 .. desc->num_layers-1]` from
  * `convention` to the internal layout, uploads it (on a device) and builds the
  * kernels. `desc` and `layers` are read during the call only. On success
@@ -354,13 +441,23 @@ typedef struct lstmcl_model lstmcl_model;
  * direction, the tensor (by the convention's name, as in the table above)
  * and the element's index in it, e.g.
  *   "layer 1 direction 1: PyTorch weight_hh element 5 (row 2, column 1) is NaN".
- * On a device context the environment is read too (lstmcl_model_algorithm):
- * an invalid LSTMCL_ALGO or LSTMCL_PERSIST_GROUPS, or an LSTMCL_ALGO that
- * forces a step this device cannot run for this model, gives
- * LSTMCL_ERROR_INVALID_CONFIG. The reference context reads neither. */
+ * On a device context the settings' defaults are read from the environment
+ * (lstmcl_model_options): an invalid LSTMCL_ALGO or LSTMCL_PERSIST_GROUPS,
+ * or an LSTMCL_ALGO that forces a step this device cannot run for this
+ * model, gives LSTMCL_ERROR_INVALID_CONFIG. The reference context reads
+ * none. */
 LSTMCL_API lstmcl_status lstmcl_model_create(lstmcl_context *ctx, const lstmcl_model_desc *desc,
                                   lstmcl_convention convention,
                                   const lstmcl_layer_weights *layers, lstmcl_model **model);
+
+/* lstmcl_model_create with settings (NULL: all unset, the same as
+ * lstmcl_model_create). `options` is read during the call only. */
+LSTMCL_API lstmcl_status lstmcl_model_create_with(lstmcl_context *ctx,
+                                                  const lstmcl_model_desc *desc,
+                                                  lstmcl_convention convention,
+                                                  const lstmcl_layer_weights *layers,
+                                                  const lstmcl_model_options *options,
+                                                  lstmcl_model **model);
 
 /* Destroys a model (NULL is fine), releasing its device buffers. */
 LSTMCL_API void lstmcl_model_destroy(lstmcl_model *model);
@@ -374,12 +471,10 @@ LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl
  * (one kernel per step; weight layouts for CPUs and GPUs) or "persistent"
  * (one kernel per layer whose work-groups, no more than the device's
  * compute units, meet at a device-wide barrier between steps). Chosen by
- * device and shape; the environment variable LSTMCL_ALGO (auto, gemm, fused,
- * fused-rows, fused-cols, persistent, persistent-rows, persistent-cols),
- * read when a model is created on a device, forces one (any other value:
- * LSTMCL_ERROR_INVALID_CONFIG from lstmcl_model_create). LSTMCL_PERSIST_GROUPS
- * (1 .. 4096, for testing) sets the persistent kernel's work-group count
- * likewise. When the persistent kernel's
+ * device and shape, or by the tuning file; the option `algorithm` (default
+ * $LSTMCL_ALGO) forces one, and `persist_groups` (default
+ * $LSTMCL_PERSIST_GROUPS) sets the persistent kernel's work-group count
+ * (lstmcl_model_options). When the persistent kernel's
  * work-groups turn out not to run at once (the device is shared, or runs
  * fewer groups at a time than it reports), its bounded wait gives up, the
  * pass is run again with the fused step, and the model keeps the fused step
@@ -388,16 +483,16 @@ LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl
 LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t batch);
 
 /* 1 when the model's kernels were loaded from the program cache on disk
- * rather than compiled ($LSTMCL_CACHE_DIR, "" or "off" to disable; default
- * $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl), 0 otherwise. A cache that
+ * rather than compiled (the option `cache_dir`), 0 otherwise. A cache that
  * cannot be used (no directory, a damaged or foreign entry, an entry that
  * is not a regular file) is skipped quietly and without blocking. */
 LSTMCL_API int lstmcl_model_program_cached(const lstmcl_model *model);
 
-/* The tuning file that models created now would read (written by
- * lstmcl-tune): $LSTMCL_TUNING_FILE, else tuning.txt in the program cache
- * directory. It is read when a model is created on a device, unless
- * LSTMCL_ALGO forces an algorithm. A tuning file that is missing,
+/* The tuning file that models created now without options would read
+ * (written by lstmcl-tune): $LSTMCL_TUNING_FILE, else tuning.txt in the
+ * program cache directory (the options `tuning_file` and `cache_dir` choose
+ * another per model). It is read when a model is created on a device,
+ * unless an algorithm is forced. A tuning file that is missing,
  * unreadable, not a regular file (a FIFO, a device, a directory: it is
  * opened without blocking and never read) or not in lstmcl-tune's format
  * is ignored quietly, as are its lines for other devices or drivers: the

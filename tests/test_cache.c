@@ -19,6 +19,10 @@
 enum { I = 5, T = 4, N = 2 };
 static float wbuf[4 * 16 * 16 * 4];
 
+/* The cache directory the next models are created with (the option, so
+ * the environment is never touched). */
+static const char *g_cache_dir;
+
 static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
 {
     lstmcl_model_desc d;
@@ -35,7 +39,10 @@ static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
     w.input_bias[0] = (lstmcl_tensor){wbuf + 11, 1, {4 * H, 0, 0}};
     w.recurrent_bias[0] = (lstmcl_tensor){wbuf + 13, 1, {4 * H, 0, 0}};
     lstmcl_model *m = NULL;
-    lstmcl_status st = lstmcl_model_create(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &m);
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.cache_dir = g_cache_dir;
+    lstmcl_status st = lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts, &m);
     if (st != LSTMCL_SUCCESS)
         fprintf(stderr, "%s\n", lstmcl_thread_last_error());
     assert_int_equal(st, LSTMCL_SUCCESS);
@@ -107,7 +114,7 @@ static void test_cache_roundtrip(void **state)
     assert_non_null(mkdtemp(dir));
     char sub[128];
     snprintf(sub, sizeof sub, "%s/nested/dir", dir); /* created on demand */
-    setenv("LSTMCL_CACHE_DIR", sub, 1);
+    g_cache_dir = sub;
 
     lstmcl_model *m = make_model(ctx, 9);
     assert_int_equal(lstmcl_model_program_cached(m), 0);
@@ -192,12 +199,12 @@ static void test_cache_roundtrip(void **state)
     }
 
     /* Off: nothing is read. */
-    setenv("LSTMCL_CACHE_DIR", "off", 1);
+    g_cache_dir = "off";
     m = make_model(ctx, 9);
     assert_int_equal(lstmcl_model_program_cached(m), 0);
     lstmcl_model_destroy(m);
     /* A directory that cannot be created: quietly no cache. */
-    setenv("LSTMCL_CACHE_DIR", "/proc/lstmcl-cannot-exist", 1);
+    g_cache_dir = "/proc/lstmcl-cannot-exist";
     m = make_model(ctx, 9);
     assert_int_equal(lstmcl_model_program_cached(m), 0);
     check_forward(m, 9);
@@ -206,7 +213,7 @@ static void test_cache_roundtrip(void **state)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
-    unsetenv("LSTMCL_CACHE_DIR");
+    g_cache_dir = NULL;
     lstmcl_context_destroy(ctx);
 }
 
@@ -220,7 +227,7 @@ static void test_cache_entry_not_regular(void **state)
         skip();
     char dir[] = "/tmp/lstmcl-cache-fifo-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char *saved = tu_set_env("LSTMCL_CACHE_DIR", dir);
+    g_cache_dir = dir;
     lstmcl_model *m = make_model(ctx, 9);
     lstmcl_model_destroy(m);
     m = make_model(ctx, 9);
@@ -261,7 +268,7 @@ static void test_cache_entry_not_regular(void **state)
         assert_int_equal(lstmcl_model_program_cached(m), kind == 0 ? 1 : 0);
         lstmcl_model_destroy(m);
     }
-    tu_restore_env("LSTMCL_CACHE_DIR", saved);
+    g_cache_dir = NULL;
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);

@@ -580,11 +580,13 @@ static void test_persist_gives_up(void **state)
     SKIP_WITHOUT_DEVICE();
     lstmcl_device_info info;
     assert_int_equal(lstmcl_context_device_info(g_ctx, &info), LSTMCL_SUCCESS);
-    char *old_algo = getenv("LSTMCL_ALGO") ? strdup(getenv("LSTMCL_ALGO")) : NULL;
-    char groups[32];
-    snprintf(groups, sizeof groups, "%u", info.compute_units + 1);
-    setenv("LSTMCL_ALGO", "persistent", 1);
-    setenv("LSTMCL_PERSIST_GROUPS", groups, 1);
+    /* One group more than compute units, and a short wait, set through the
+     * model's options. */
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.algorithm = LSTMCL_ALGO_PERSISTENT;
+    opts.persist_groups = info.compute_units + 1;
+    opts.persist_spin_limit = 1 << 16;
     const size_t I = 5, H = 24, T = 4, N = 2;
     tu_rng r = {901};
     lstmcl_model_desc desc;
@@ -601,13 +603,8 @@ static void test_persist_gives_up(void **state)
     rand_tensor(&r, &lw[0].input_weights[0], 4 * H, I, 0.5f, pool, &npool);
     rand_tensor(&r, &lw[0].recurrent_weights[0], 4 * H, H, 0.5f, pool, &npool);
     lstmcl_model *m = NULL;
-    lstmcl_status st = lstmcl_model_create(g_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &m);
-    unsetenv("LSTMCL_PERSIST_GROUPS");
-    if (old_algo)
-        setenv("LSTMCL_ALGO", old_algo, 1);
-    else
-        unsetenv("LSTMCL_ALGO");
-    free(old_algo);
+    lstmcl_status st =
+        lstmcl_model_create_with(g_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &opts, &m);
     assert_int_equal(st, LSTMCL_SUCCESS);
     assert_string_equal(lstmcl_model_algorithm(m, N), "persistent");
     float x[4 * 2 * 5], y_dev[4 * 2 * 24], y_ref[4 * 2 * 24];

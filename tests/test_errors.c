@@ -40,14 +40,15 @@ static lstmcl_layer_weights base_weights(void)
     return w;
 }
 
-/* Expects lstmcl_model_create to fail with `status` and a message
- * containing `needle`, leaving *model NULL. */
-static void expect_create_fails(lstmcl_context *ctx, const lstmcl_model_desc *d,
-                                lstmcl_convention conv, const lstmcl_layer_weights *w,
-                                lstmcl_status status, const char *needle)
+/* Expects lstmcl_model_create_with(options) to fail with `status` and a
+ * message containing `needle`, leaving *model NULL. */
+static void expect_create_with_fails(lstmcl_context *ctx, const lstmcl_model_desc *d,
+                                     lstmcl_convention conv, const lstmcl_layer_weights *w,
+                                     const lstmcl_model_options *options, lstmcl_status status,
+                                     const char *needle)
 {
     lstmcl_model *m = (lstmcl_model *)&m; /* not NULL: must be reset */
-    lstmcl_status st = lstmcl_model_create(ctx, d, conv, w, &m);
+    lstmcl_status st = lstmcl_model_create_with(ctx, d, conv, w, options, &m);
     if (st != status || !strstr(lstmcl_thread_last_error(), needle))
         fprintf(stderr, "expected status %d with \"%s\", got %d: %s\n", (int)status, needle,
                 (int)st, lstmcl_thread_last_error());
@@ -56,6 +57,13 @@ static void expect_create_fails(lstmcl_context *ctx, const lstmcl_model_desc *d,
     assert_non_null(strstr(lstmcl_thread_last_error(), needle));
     if (ctx)
         assert_non_null(strstr(lstmcl_context_last_error(ctx), needle));
+}
+
+static void expect_create_fails(lstmcl_context *ctx, const lstmcl_model_desc *d,
+                                lstmcl_convention conv, const lstmcl_layer_weights *w,
+                                lstmcl_status status, const char *needle)
+{
+    expect_create_with_fails(ctx, d, conv, w, NULL, status, needle);
 }
 
 static void check_invalid_descriptions(lstmcl_context *ctx)
@@ -512,29 +520,154 @@ static void test_kernel_failures(void **state)
         skip();
     char dir[] = "/tmp/lstmcl-kernels-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char *saved = getenv("LSTMCL_KERNEL_DIR") ? strdup(getenv("LSTMCL_KERNEL_DIR")) : NULL;
-    setenv("LSTMCL_KERNEL_DIR", dir, 1);
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.kernel_dir = dir;
+    opts.cache_dir = "off";
     lstmcl_model_desc d = base_desc();
     lstmcl_layer_weights w = base_weights();
     /* No source file there. */
-    expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_KERNEL_SOURCE,
-                        "lstm_cell.cl: cannot open kernel source");
+    expect_create_with_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts,
+                             LSTMCL_ERROR_KERNEL_SOURCE,
+                             "lstm_cell.cl: cannot open kernel source");
     /* A source that does not compile: the message carries the build log. */
     char path[256];
     snprintf(path, sizeof path, "%s/lstm_cell.cl", dir);
     write_file(path, "__kernel void lstm_cell(__global float *p) { p[0] = undeclared_name; }\n");
-    expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_KERNEL_BUILD,
-                        "undeclared_name");
+    expect_create_with_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts,
+                             LSTMCL_ERROR_KERNEL_BUILD, "undeclared_name");
     assert_non_null(strstr(lstmcl_context_last_error(ctx), "build log"));
     remove(path);
     rmdir(dir);
-    unsetenv("LSTMCL_KERNEL_DIR");
-    if (saved) {
-        setenv("LSTMCL_KERNEL_DIR", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("LSTMCL_KERNEL_DIR");
+    lstmcl_context_destroy(ctx);
+}
+
+/* Every model option, set without the environment: each one overrides a
+ * variable that would fail, a bad option value is the caller's error, and
+ * the context's profiling option sets the queue. */
+static void test_options(void **state)
+{
+    (void)state;
+    lstmcl_model_desc d = base_desc();
+    lstmcl_layer_weights w = base_weights();
+    lstmcl_model_options o;
+    /* Bad values: INVALID_ARGUMENT on every context. */
+    lstmcl_context *ref = NULL;
+    assert_int_equal(lstmcl_context_create("reference", &ref), LSTMCL_SUCCESS);
+    lstmcl_model_options_init(&o);
+    assert_int_equal(o.struct_size, sizeof o);
+    assert_int_equal(o.algorithm, LSTMCL_ALGO_UNSET);
+    o.algorithm = (lstmcl_algorithm)42;
+    expect_create_with_fails(ref, &d, LSTMCL_CONVENTION_PYTORCH, &w, &o,
+                             LSTMCL_ERROR_INVALID_ARGUMENT, "algorithm = 42");
+    lstmcl_model_options_init(&o);
+    o.persist_groups = 5000;
+    expect_create_with_fails(ref, &d, LSTMCL_CONVENTION_PYTORCH, &w, &o,
+                             LSTMCL_ERROR_INVALID_ARGUMENT, "persist_groups = 5000");
+    lstmcl_model_options_init(&o);
+    o.persist_spin_limit = (size_t)1 << 31;
+    expect_create_with_fails(ref, &d, LSTMCL_CONVENTION_PYTORCH, &w, &o,
+                             LSTMCL_ERROR_INVALID_ARGUMENT, "persist_spin_limit");
+    lstmcl_model_options_init(&o);
+    o.struct_size = 0;
+    expect_create_with_fails(ref, &d, LSTMCL_CONVENTION_PYTORCH, &w, &o,
+                             LSTMCL_ERROR_INVALID_ARGUMENT, "lstmcl_model_options_init");
+    lstmcl_context_destroy(ref);
+    /* The algorithm names, one table. */
+    lstmcl_algorithm a;
+    assert_int_equal(lstmcl_algorithm_from_name("persistent-cols", &a), LSTMCL_SUCCESS);
+    assert_int_equal(a, LSTMCL_ALGO_PERSISTENT_COLS);
+    assert_string_equal(lstmcl_algorithm_name(LSTMCL_ALGO_FUSED_ROWS), "fused-rows");
+    assert_null(lstmcl_algorithm_name(LSTMCL_ALGO_UNSET));
+    assert_int_equal(lstmcl_algorithm_from_name("fastest", &a), LSTMCL_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(lstmcl_thread_last_error(), "auto, gemm, fused"));
+
+    lstmcl_context *ctx = tu_open_device();
+    if (!ctx)
+        skip();
+    /* Every variable set to something that would fail or mislead; the
+     * options, all set, must not read any of them. */
+    static const char *const vars[][2] = {
+        {"LSTMCL_ALGO", "bogus"},           {"LSTMCL_PERSIST_GROUPS", "-3"},
+        {"LSTMCL_CACHE_DIR", "/proc/none"}, {"LSTMCL_TUNING_FILE", "/proc/none"},
+        {"LSTMCL_KERNEL_DIR", "/proc/none"}, {"LSTMCL_QUEUE_PROFILING", "1"},
+    };
+    char *saved[6];
+    for (size_t i = 0; i < 6; i++)
+        saved[i] = tu_set_env(vars[i][0], vars[i][1]);
+    char dir[] = "/tmp/lstmcl-options-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const lstmcl_algorithm algos[] = {LSTMCL_ALGO_GEMM, LSTMCL_ALGO_FUSED_ROWS,
+                                             LSTMCL_ALGO_FUSED_COLS, LSTMCL_ALGO_PERSISTENT};
+    for (size_t i = 0; i < sizeof algos / sizeof algos[0]; i++) {
+        lstmcl_model_options_init(&o);
+        o.algorithm = algos[i];
+        o.cache_dir = dir;
+        o.tuning_file = "";
+        o.kernel_dir = "";
+        o.persist_groups = 1;
+        o.persist_spin_limit = 1 << 20;
+        lstmcl_model *m = NULL;
+        lstmcl_status st = lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &o,
+                                                    &m);
+        if (st != LSTMCL_SUCCESS)
+            fprintf(stderr, "%s: %s\n", lstmcl_algorithm_name(algos[i]),
+                    lstmcl_thread_last_error());
+        assert_int_equal(st, LSTMCL_SUCCESS);
+        const char *ran = lstmcl_model_algorithm(m, 1);
+        const char *want = lstmcl_algorithm_name(algos[i]);
+        assert_true(strncmp(ran, want, strlen(ran)) == 0); /* "persistent" for either layout */
+        /* Right numbers: the device against the reference. */
+        float x[3 * I], y[3 * H], yr[3 * H];
+        for (size_t k = 0; k < 3 * I; k++)
+            x[k] = (float)k / 7.0f - 1.0f;
+        lstmcl_forward_args fa = {3, 1, 0, x, NULL, NULL, NULL, y, NULL, NULL};
+        assert_int_equal(lstmcl_forward(m, &fa), LSTMCL_SUCCESS);
+        fa.y = yr;
+        assert_int_equal(lstmcl_forward_reference(m, &fa), LSTMCL_SUCCESS);
+        for (size_t k = 0; k < 3 * H; k++)
+            assert_true(fabsf(y[k] - yr[k]) <= 1e-5f * (1.0f + fabsf(yr[k])));
+        lstmcl_model_destroy(m);
     }
+    /* The cache went where the option said: the last model again loads. */
+    lstmcl_model *m = NULL;
+    assert_int_equal(lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &o, &m),
+                     LSTMCL_SUCCESS);
+    assert_int_equal(lstmcl_model_program_cached(m), 1);
+    lstmcl_model_destroy(m);
+    /* The context option decides the queue's profiling, whatever
+     * $LSTMCL_QUEUE_PROFILING says. */
+    lstmcl_device_info info;
+    assert_int_equal(lstmcl_context_device_info(ctx, &info), LSTMCL_SUCCESS);
+    for (int prof = 0; prof < 2; prof++) {
+        lstmcl_context_options co;
+        lstmcl_context_options_init(&co);
+        assert_int_equal(co.queue_profiling, -1);
+        co.queue_profiling = prof;
+        char spec[32];
+        snprintf(spec, sizeof spec, "%zu", info.index);
+        lstmcl_context *c2 = NULL;
+        assert_int_equal(lstmcl_context_create_with(spec, &co, &c2), LSTMCL_SUCCESS);
+        cl_command_queue q = NULL;
+        assert_int_equal(lstmcl_context_cl_objects(c2, NULL, NULL, &q), LSTMCL_SUCCESS);
+        cl_command_queue_properties props = 0;
+        assert_int_equal(clGetCommandQueueInfo(q, CL_QUEUE_PROPERTIES, sizeof props, &props,
+                                               NULL),
+                         CL_SUCCESS);
+        assert_int_equal((props & CL_QUEUE_PROFILING_ENABLE) != 0, prof);
+        lstmcl_context_destroy(c2);
+    }
+    lstmcl_context_options co;
+    lstmcl_context_options_init(&co);
+    co.queue_profiling = 2;
+    lstmcl_context *c3 = (lstmcl_context *)&c3;
+    assert_int_equal(lstmcl_context_create_with(NULL, &co, &c3), LSTMCL_ERROR_INVALID_ARGUMENT);
+    assert_null(c3);
+    for (size_t i = 0; i < 6; i++)
+        tu_restore_env(vars[i][0], saved[i]);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
     lstmcl_context_destroy(ctx);
 }
 
@@ -640,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_bad_device_specs),
         cmocka_unit_test(test_kernel_failures),
         cmocka_unit_test(test_invalid_config),
+        cmocka_unit_test(test_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,11 @@
 
 static float wbuf[4 * 40 * 40 + 64];
 
+/* The options the next models get: a tuning file ("" none) and a forced
+ * algorithm, never through the environment. */
+static const char *g_tuning_file = "";
+static lstmcl_algorithm g_algo = LSTMCL_ALGO_AUTO;
+
 static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
 {
     lstmcl_model_desc d;
@@ -33,7 +38,11 @@ static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
     w.input_bias[0] = (lstmcl_tensor){wbuf + 9, 1, {4 * H, 0, 0}};
     w.recurrent_bias[0] = (lstmcl_tensor){wbuf + 2, 1, {4 * H, 0, 0}};
     lstmcl_model *m = NULL;
-    assert_int_equal(lstmcl_model_create(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &m),
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.tuning_file = g_tuning_file;
+    opts.algorithm = g_algo;
+    assert_int_equal(lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts, &m),
                      LSTMCL_SUCCESS);
     return m;
 }
@@ -78,12 +87,16 @@ static void test_tuning_file(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    setenv("LSTMCL_TUNING_FILE", path, 1);
-    unsetenv("LSTMCL_ALGO");
+    /* lstmcl_tuning_file reports the environment's default. */
+    char *saved = tu_set_env("LSTMCL_TUNING_FILE", path);
     char where[512];
     assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_SUCCESS);
     assert_string_equal(where, path);
     assert_int_equal(lstmcl_tuning_file(where, 4), LSTMCL_ERROR_INVALID_ARGUMENT);
+    tu_set_env("LSTMCL_TUNING_FILE", "");
+    assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_ERROR_UNSUPPORTED);
+    tu_restore_env("LSTMCL_TUNING_FILE", saved);
+    g_tuning_file = path;
 
     write_tuning(path, "lstmcl-tuning 1\n", &info, info.driver_version);
     lstmcl_model *m = make_model(ctx, 9);
@@ -103,13 +116,12 @@ static void test_tuning_file(void **state)
 
     /* The built-in rule when nothing applies. */
     m = NULL;
-    setenv("LSTMCL_TUNING_FILE", "", 1);
-    assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_ERROR_UNSUPPORTED);
+    g_tuning_file = "";
     m = make_model(ctx, 9);
     const char *builtin = lstmcl_model_algorithm(m, 1);
     lstmcl_model_destroy(m);
     /* Another driver version, a foreign header, no file: ignored. */
-    setenv("LSTMCL_TUNING_FILE", path, 1);
+    g_tuning_file = path;
     write_tuning(path, "lstmcl-tuning 1\n", &info, "another driver");
     m = make_model(ctx, 9);
     assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
@@ -122,14 +134,14 @@ static void test_tuning_file(void **state)
     m = make_model(ctx, 9);
     assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
     lstmcl_model_destroy(m);
-    /* LSTMCL_ALGO overrides the file. */
+    /* A forced algorithm overrides the file. */
     write_tuning(path, "lstmcl-tuning 1\n", &info, info.driver_version);
-    setenv("LSTMCL_ALGO", "fused-rows", 1);
+    g_algo = LSTMCL_ALGO_FUSED_ROWS;
     m = make_model(ctx, 9);
     assert_string_equal(lstmcl_model_algorithm(m, 1), "fused-rows");
     lstmcl_model_destroy(m);
-    unsetenv("LSTMCL_ALGO");
-    unsetenv("LSTMCL_TUNING_FILE");
+    g_algo = LSTMCL_ALGO_AUTO;
+    g_tuning_file = "";
     remove(path);
     lstmcl_context_destroy(ctx);
 }
@@ -143,8 +155,7 @@ static void test_tuning_not_regular(void **state)
     lstmcl_context *ctx = tu_open_device();
     if (!ctx)
         skip();
-    char *saved_file = tu_set_env("LSTMCL_TUNING_FILE", "");
-    char *saved_algo = tu_set_env("LSTMCL_ALGO", NULL);
+    g_tuning_file = "";
     lstmcl_model *m = make_model(ctx, 9);
     char builtin[32];
     snprintf(builtin, sizeof builtin, "%s", lstmcl_model_algorithm(m, 1));
@@ -157,12 +168,9 @@ static void test_tuning_not_regular(void **state)
     assert_int_equal(mkfifo(fifo, 0600), 0);
     const char *paths[] = {fifo, dir, "/dev/zero"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        setenv("LSTMCL_TUNING_FILE", paths[i], 1);
-        char where[256];
-        assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_SUCCESS);
-        assert_string_equal(where, paths[i]);
-        tu_deadline(60, "lstmcl_model_create with a FIFO, directory or device as "
-                        "LSTMCL_TUNING_FILE");
+        g_tuning_file = paths[i];
+        tu_deadline(60, "lstmcl_model_create with a FIFO, directory or device as the tuning "
+                        "file");
         m = make_model(ctx, 9);
         tu_deadline(0, NULL);
         assert_string_equal(lstmcl_model_algorithm(m, 1), builtin);
@@ -171,8 +179,7 @@ static void test_tuning_not_regular(void **state)
     }
     remove(fifo);
     rmdir(dir);
-    tu_restore_env("LSTMCL_TUNING_FILE", saved_file);
-    tu_restore_env("LSTMCL_ALGO", saved_algo);
+    g_tuning_file = "";
     lstmcl_context_destroy(ctx);
 }
 

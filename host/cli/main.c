@@ -79,8 +79,9 @@ static double now_seconds(void)
 
 typedef struct run_opts {
     const char *weights, *input, *output, *hn, *cn, *h0, *c0, *seq_lens, *prefix, *device;
-    const char *tolerance;
+    const char *tolerance, *algo;
     int batch_first, cpu, validate, time, help;
+    lstmcl_model_options model_opts; /* --algo */
     cli_output *dest; /* the outputs, in ONNX_OUT_* order (checked before any work) */
 } run_opts;
 
@@ -97,7 +98,7 @@ static const opt_def run_defs[] = {
     OPT_S("--weights", weights), OPT_S("--input", input),       OPT_S("--output", output),
     OPT_S("--hn", hn),           OPT_S("--cn", cn),             OPT_S("--h0", h0),
     OPT_S("--c0", c0),           OPT_S("--seq-lens", seq_lens), OPT_S("--prefix", prefix),
-    OPT_S("--device", device),   OPT_S("--tolerance", tolerance),
+    OPT_S("--device", device),   OPT_S("--tolerance", tolerance), OPT_S("--algo", algo),
     OPT_B("--batch-first", batch_first), OPT_B("--cpu", cpu), OPT_B("--validate", validate),
     OPT_B("--time", time),       OPT_B("--help", help),         OPT_B("-h", help),
 };
@@ -197,7 +198,7 @@ static const char usage_run[] =
     "usage: lstmcl run --weights MODEL --input X.npy [--output Y.npy] [--hn HN.npy]\n"
     "                  [--cn CN.npy] [--h0 H0.npy] [--c0 C0.npy] [--seq-lens LENS.npy]\n"
     "                  [--batch-first] [--prefix PREFIX] [--device SPEC | --cpu]\n"
-    "                  [--validate [--tolerance TOL]] [--time]\n"
+    "                  [--algo ALGO] [--validate [--tolerance TOL]] [--time]\n"
     "\n"
     "Runs MODEL on X and writes the outputs asked for (at least one).\n"
     "\n"
@@ -213,6 +214,9 @@ static const char usage_run[] =
     "  --device SPEC     device index, a part of its name, or 'cpu'; default:\n"
     "                    $LSTMCL_DEVICE, else the first GPU, else the first device\n"
     "  --cpu             the CPU reference path (same as --device cpu)\n"
+    "  --algo ALGO       force the device algorithm: auto, gemm, fused, fused-rows,\n"
+    "                    fused-cols, persistent, persistent-rows, persistent-cols\n"
+    "                    (default: $LSTMCL_ALGO, else auto)\n"
     "  --validate        also run the CPU reference, print the largest absolute\n"
     "                    and relative differences; exit 1 when an element differs\n"
     "                    by more than TOL * (1 + |reference|) (TOL default 1e-4)\n"
@@ -606,10 +610,11 @@ typedef struct timings {
     double load, create, forward, write;
 } timings;
 
-static int create_model(lstmcl_context *ctx, const cli_lstm *l, const char *path,
-                        lstmcl_model **model)
+static int create_model(lstmcl_context *ctx, const run_opts *o, const cli_lstm *l,
+                        const char *path, lstmcl_model **model)
 {
-    lstmcl_status s = lstmcl_model_create(ctx, &l->desc, l->convention, l->layers, model);
+    lstmcl_status s = lstmcl_model_create_with(ctx, &l->desc, l->convention, l->layers,
+                                               &o->model_opts, model);
     if (s != LSTMCL_SUCCESS) {
         /* A bad setting is nobody's file's fault. */
         if (s == LSTMCL_ERROR_INVALID_CONFIG)
@@ -673,7 +678,7 @@ static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
         goto done;
 
     t0 = now_seconds();
-    rc = create_model(ctx, l, o->weights, &model);
+    rc = create_model(ctx, o, l, o->weights, &model);
     tm->create = now_seconds() - t0;
     if (rc != CLI_OK)
         goto done;
@@ -768,7 +773,7 @@ static int run_onnx(const run_opts *o, const onnx_model *m, lstmcl_context *ctx,
     }
     t0 = now_seconds();
     for (k = 0; k < n && rc == CLI_OK; k++)
-        rc = create_model(ctx, onnx_model_lstm(m, k), o->weights, &models[k]);
+        rc = create_model(ctx, o, onnx_model_lstm(m, k), o->weights, &models[k]);
     tm->create = now_seconds() - t0;
     if (rc != CLI_OK)
         goto done;
@@ -919,6 +924,11 @@ static int cmd_run(int argc, char **argv)
     }
     if (o.cpu && o.device) {
         report(NULL, "run: --cpu and --device exclude each other");
+        return CLI_ERR_INPUT;
+    }
+    lstmcl_model_options_init(&o.model_opts);
+    if (o.algo && lstmcl_algorithm_from_name(o.algo, &o.model_opts.algorithm) != LSTMCL_SUCCESS) {
+        report(NULL, "run: --algo: %s", lstmcl_thread_last_error());
         return CLI_ERR_INPUT;
     }
     if (o.tolerance) {

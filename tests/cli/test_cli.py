@@ -79,6 +79,7 @@ def group_basic(lstmcl):
         ["run", "--weights", st, "--input", x, "--output", y, "--input", x],
         ["run", "--weights", st, "--input", x, "--output", y, "--validate", "--tolerance", "-1"],
         ["run", "--weights", st, "--input", x, "--output", y, "--batch-first=1"],
+        ["run", "--weights", st, "--input", x, "--output", y, "--algo", "fastest"],
         ["run", "--weights", os.path.join(DATA, "ox_fwd_lens.onnx"), "--input", x,
          "--output", y, "--batch-first"],
         ["run", "--weights", os.path.join(DATA, "ox_yh_only_f64.onnx"), "--input", x,
@@ -256,6 +257,22 @@ def group_e2e(lstmcl, device):
                   "--validate over tolerance: exit %d, %r" % (r.returncode, r.stdout))
         shutil.rmtree(tmp)
     if device:
+        # --algo forces each algorithm through the model's options.
+        tmp = tempfile.mkdtemp()
+        for algo in ("gemm", "fused-rows", "fused-cols", "persistent"):
+            y = os.path.join(tmp, "y.npy")
+            r = run(lstmcl, "run", "--weights", os.path.join(DATA, "st_bidir2_f16_lens.safetensors"),
+                    "--input", os.path.join(DATA, "st_bidir2_f16_lens_x.npy"),
+                    "--seq-lens", os.path.join(DATA, "st_bidir2_f16_lens_lens.npy"),
+                    "--output", y, "--algo", algo, "--validate")
+            check(r.returncode == 0 and ": ok" in r.stdout,
+                  "--algo %s: exit %d %r" % (algo, r.returncode, r.stdout + r.stderr))
+            if r.returncode == 0:
+                want = np.load(os.path.join(DATA, "st_bidir2_f16_lens_y.npy"))
+                got = np.load(y)
+                check(np.max(np.abs(got - want) - RTOL * np.abs(want)) <= ATOL,
+                      "--algo %s matches PyTorch" % algo)
+        shutil.rmtree(tmp)
         # Where device and reference overflow alike, --validate agrees: an
         # ONNX LSTM whose Affine activations (alpha 1e30) send every output of
         # its one step to the same infinity on both paths.
