@@ -195,6 +195,103 @@ lstmcl_status lstmcl_context_create_with(const char *device_spec,
     return LSTMCL_SUCCESS;
 }
 
+/* The index lstmcl_device_get_info gives `device`, or (size_t)-1 when the
+ * platforms do not list it (a sub-device). lc_cl_lock held. */
+static size_t lc_device_index(cl_device_id device)
+{
+    size_t count = 0;
+    if (lc_device_count_locked(&count) != LSTMCL_SUCCESS)
+        return (size_t)-1;
+    for (size_t i = 0; i < count; i++) {
+        cl_platform_id p;
+        cl_device_id d;
+        if (lc_find_device(i, &p, &d) == LSTMCL_SUCCESS && d == device)
+            return i;
+    }
+    return (size_t)-1;
+}
+
+/* Checks that the caller's objects fit together and fills ctx (no object
+ * retained yet). lc_cl_lock held. */
+static lstmcl_status lc_adopt(lstmcl_context *ctx, cl_context cl_ctx, cl_device_id device,
+                              cl_command_queue queue)
+{
+    const char *fn = "lstmcl_context_create_from_cl";
+    cl_context qctx = NULL;
+    cl_device_id qdev = NULL;
+    cl_command_queue_properties props = 0;
+    cl_int err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props, &props, NULL);
+    if (err != CL_SUCCESS)
+        return lc_fail_cl(NULL, err, "clGetCommandQueueInfo", "the caller's queue");
+    if (qctx != cl_ctx || qdev != device)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "%s: the queue belongs to another %s", fn,
+                       qctx != cl_ctx ? "context" : "device");
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "%s: the queue is out-of-order; lstmcl needs an in-order queue", fn);
+    cl_platform_id platform = NULL;
+    err = clGetDeviceInfo(device, CL_DEVICE_PLATFORM, sizeof platform, &platform, NULL);
+    if (err != CL_SUCCESS)
+        return lc_fail_cl(NULL, err, "clGetDeviceInfo", "the caller's device");
+    ctx->platform = platform;
+    ctx->device = device;
+    ctx->cl = cl_ctx;
+    ctx->queue = queue;
+    return lc_fill_device_info(platform, device, lc_device_index(device), &ctx->info);
+}
+
+lstmcl_status lstmcl_context_create_from_cl(cl_context cl_ctx, cl_device_id device,
+                                            cl_command_queue queue, lstmcl_context **out)
+{
+    if (!out)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_context_create_from_cl: ctx must not be NULL");
+    *out = NULL;
+    if (!cl_ctx || !device || !queue)
+        return lc_fail(NULL, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "lstmcl_context_create_from_cl: %s must not be NULL",
+                       !cl_ctx ? "cl_ctx" : !device ? "device" : "queue");
+    lstmcl_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return lc_fail(NULL, LSTMCL_ERROR_OUT_OF_HOST_MEMORY, "allocating a context");
+    lc_cl_lock();
+    lstmcl_status st = lc_adopt(ctx, cl_ctx, device, queue);
+    if (st == LSTMCL_SUCCESS) {
+        /* (Retaining a root device does nothing; a sub-device is kept.) */
+        cl_int err = clRetainDevice(device);
+        if (err == CL_SUCCESS) {
+            err = clRetainContext(cl_ctx);
+            if (err != CL_SUCCESS)
+                clReleaseDevice(device);
+        }
+        if (err == CL_SUCCESS) {
+            err = clRetainCommandQueue(queue);
+            if (err != CL_SUCCESS) {
+                clReleaseContext(cl_ctx);
+                clReleaseDevice(device);
+            }
+        }
+        if (err == CL_SUCCESS) {
+            ctx->adopted = 1;
+            lc_live_contexts++;
+        }
+        else
+            st = lc_fail_cl(NULL, err, "clRetain*", "the caller's objects");
+    }
+    lc_cl_unlock();
+    if (st != LSTMCL_SUCCESS) {
+        free(ctx);
+        return st;
+    }
+    *out = ctx;
+    return LSTMCL_SUCCESS;
+}
+
 void lstmcl_context_destroy(lstmcl_context *ctx)
 {
     if (!ctx)
@@ -203,10 +300,15 @@ void lstmcl_context_destroy(lstmcl_context *ctx)
         clFinish(ctx->queue);
         clReleaseCommandQueue(ctx->queue);
     }
+    if (ctx->adopted)
+        clReleaseDevice(ctx->device);
     if (ctx->cl) {
         clReleaseContext(ctx->cl);
         lc_cl_lock();
-        if (--lc_live_contexts == 0)
+        /* CLBlast's program cache holds references to every context it
+         * served: emptied with the last context, and with a caller's, which
+         * it would otherwise keep alive after this destroy. */
+        if (--lc_live_contexts == 0 || ctx->adopted)
             CLBlastClearCache();
         lc_cl_unlock();
     }

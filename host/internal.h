@@ -16,6 +16,7 @@ struct lstmcl_context {
     cl_device_id device;
     cl_context cl;
     cl_command_queue queue;
+    int adopted; /* the caller's objects (lstmcl_context_create_from_cl) */
     lstmcl_device_info info;
     char err[LC_ERR_MAX];
 };

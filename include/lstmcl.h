@@ -194,6 +194,32 @@ LSTMCL_API lstmcl_status lstmcl_context_create_with(const char *device_spec,
                                                     const lstmcl_context_options *options,
                                                     lstmcl_context **ctx);
 
+/* A context on the caller's own OpenCL objects, so that lstmcl runs inside
+ * an application that already has them (a pipeline with other OpenCL
+ * stages). `device` must belong to `cl_ctx`, and `queue` must be a queue of
+ * that context and device.
+ * The queue must be in-order: lstmcl relies on its commands running in the
+ * order it enqueues them, after whatever the caller enqueued before. An
+ * out-of-order queue is refused (LSTMCL_ERROR_INVALID_ARGUMENT); create an
+ * in-order one for lstmcl on the same context, and order the two with
+ * events or clFinish.
+ * Ownership: lstmcl retains the three objects here and releases them in
+ * lstmcl_context_destroy; the caller keeps its own references and may
+ * release them at any time.
+ * Waiting: lstmcl_forward (host arrays) and lstmcl_forward_cl when the
+ * persistent kernel runs wait for the queue to finish, so they also wait for
+ * work the caller enqueued before the call; lstmcl_context_destroy does the
+ * same (clFinish). A persistent pass whose work-groups cannot run at once
+ * holds the queue only until its bounded wait gives up (the spin limit,
+ * lstmcl_model_options), then is redone with the fused step: the caller's
+ * later commands wait for no more than those two passes. Destroying such a
+ * context empties CLBlast's program cache (the gemm path's), which would
+ * otherwise keep a reference to the caller's context.
+ * Queue profiling is the queue's own (the caller chose it). */
+LSTMCL_API lstmcl_status lstmcl_context_create_from_cl(cl_context cl_ctx, cl_device_id device,
+                                                       cl_command_queue queue,
+                                                       lstmcl_context **ctx);
+
 /* Destroys a context (NULL is fine). Its models must be destroyed first. */
 LSTMCL_API void lstmcl_context_destroy(lstmcl_context *ctx);
 

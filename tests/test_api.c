@@ -261,6 +261,170 @@ static void test_no_opencl_platform(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A model on ctx with `opts`, forward against the reference: the largest
+ * difference; *algo_out gets the algorithm that ran. */
+static double interop_run(lstmcl_context *ctx, const lstmcl_model_options *opts,
+                          const char **algo_out)
+{
+    enum { I = 5, H = 19, T = 6, N = 3 };
+    static float w_ih[4 * H * I], w_hh[4 * H * H], bias[4 * H], x[T * N * I];
+    static float y[T * N * H], yr[T * N * H];
+    tu_rng r = {77};
+    tu_fill(&r, w_ih, 4 * H * I, -0.4f, 0.4f);
+    tu_fill(&r, w_hh, 4 * H * H, -0.4f, 0.4f);
+    tu_fill(&r, bias, 4 * H, -0.2f, 0.2f);
+    tu_fill(&r, x, T * N * I, -1.0f, 1.0f);
+    lstmcl_model_desc d;
+    memset(&d, 0, sizeof d);
+    d.input_size = I;
+    d.hidden_size = H;
+    d.num_layers = 1;
+    lstmcl_layer_weights w;
+    memset(&w, 0, sizeof w);
+    w.input_weights[0] = (lstmcl_tensor){w_ih, 2, {4 * H, I, 0}};
+    w.recurrent_weights[0] = (lstmcl_tensor){w_hh, 2, {4 * H, H, 0}};
+    w.input_bias[0] = (lstmcl_tensor){bias, 1, {4 * H, 0, 0}};
+    w.recurrent_bias[0] = (lstmcl_tensor){bias, 1, {4 * H, 0, 0}};
+    lstmcl_model *m = NULL;
+    lstmcl_status st = lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, opts, &m);
+    if (st != LSTMCL_SUCCESS)
+        fprintf(stderr, "interop model: %s\n", lstmcl_thread_last_error());
+    assert_int_equal(st, LSTMCL_SUCCESS);
+    lstmcl_forward_args a = {T, N, 0, x, NULL, NULL, NULL, y, NULL, NULL};
+    assert_int_equal(lstmcl_forward(m, &a), LSTMCL_SUCCESS);
+    if (algo_out)
+        *algo_out = lstmcl_model_algorithm(m, N);
+    a.y = yr;
+    assert_int_equal(lstmcl_forward_reference(m, &a), LSTMCL_SUCCESS);
+    lstmcl_model_destroy(m);
+    return tu_max_abs_diff(y, yr, T * N * H, NULL);
+}
+
+static cl_uint ref_count_ctx(cl_context c)
+{
+    cl_uint n = 0;
+    assert_int_equal(clGetContextInfo(c, CL_CONTEXT_REFERENCE_COUNT, sizeof n, &n, NULL),
+                     CL_SUCCESS);
+    return n;
+}
+
+static cl_uint ref_count_queue(cl_command_queue q)
+{
+    cl_uint n = 0;
+    assert_int_equal(clGetCommandQueueInfo(q, CL_QUEUE_REFERENCE_COUNT, sizeof n, &n, NULL),
+                     CL_SUCCESS);
+    return n;
+}
+
+/* The caller's own context and queue: every algorithm runs on them, the
+ * persistent kernel's give-up too; lstmcl holds its references until
+ * destroy; a queue that does not fit is refused. */
+static void test_interop(void **state)
+{
+    (void)state;
+    lstmcl_context *probe = tu_open_device();
+    if (!probe)
+        skip();
+    cl_device_id dev = NULL;
+    lstmcl_device_info info;
+    assert_int_equal(lstmcl_context_cl_objects(probe, NULL, &dev, NULL), LSTMCL_SUCCESS);
+    assert_int_equal(lstmcl_context_device_info(probe, &info), LSTMCL_SUCCESS);
+    cl_int err = CL_SUCCESS;
+    cl_context cc = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_command_queue q = clCreateCommandQueue(cc, dev, 0, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_uint rc0 = ref_count_ctx(cc), rq0 = ref_count_queue(q);
+
+    lstmcl_context *ctx = NULL;
+    assert_int_equal(lstmcl_context_create_from_cl(cc, dev, q, &ctx), LSTMCL_SUCCESS);
+    assert_int_equal(ref_count_ctx(cc), rc0 + 1);
+    assert_int_equal(ref_count_queue(q), rq0 + 1);
+    assert_false(lstmcl_context_is_reference(ctx));
+    cl_command_queue got = NULL;
+    assert_int_equal(lstmcl_context_cl_objects(ctx, NULL, NULL, &got), LSTMCL_SUCCESS);
+    assert_ptr_equal(got, q);
+    lstmcl_device_info ii;
+    assert_int_equal(lstmcl_context_device_info(ctx, &ii), LSTMCL_SUCCESS);
+    assert_string_equal(ii.name, info.name);
+    assert_int_equal(ii.index, info.index);
+
+    /* Work the caller enqueued first stays ahead of lstmcl's and intact. */
+    float pattern = 3.0f, back = 0.0f;
+    cl_mem buf = clCreateBuffer(cc, CL_MEM_READ_WRITE, sizeof(float), NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(clEnqueueFillBuffer(q, buf, &pattern, sizeof pattern, 0, sizeof pattern, 0,
+                                         NULL, NULL),
+                     CL_SUCCESS);
+    static const lstmcl_algorithm algos[] = {LSTMCL_ALGO_AUTO, LSTMCL_ALGO_GEMM,
+                                             LSTMCL_ALGO_FUSED_ROWS, LSTMCL_ALGO_FUSED_COLS,
+                                             LSTMCL_ALGO_PERSISTENT_ROWS,
+                                             LSTMCL_ALGO_PERSISTENT_COLS};
+    for (size_t i = 0; i < sizeof algos / sizeof algos[0]; i++) {
+        lstmcl_model_options o;
+        lstmcl_model_options_init(&o);
+        o.algorithm = algos[i];
+        const char *ran = NULL;
+        double diff = interop_run(ctx, &o, &ran);
+        if (diff > 1e-4)
+            fprintf(stderr, "interop %s: off by %g\n", lstmcl_algorithm_name(algos[i]), diff);
+        assert_true(diff <= 1e-4);
+        if (algos[i] == LSTMCL_ALGO_PERSISTENT_ROWS || algos[i] == LSTMCL_ALGO_PERSISTENT_COLS)
+            assert_string_equal(ran, "persistent");
+    }
+    assert_int_equal(clEnqueueReadBuffer(q, buf, CL_TRUE, 0, sizeof back, &back, 0, NULL, NULL),
+                     CL_SUCCESS);
+    assert_true(back == pattern);
+    clReleaseMemObject(buf);
+
+    /* The persistent kernel's give-up on the caller's queue: more groups
+     * than can run at once and a short wait, then the fused step. */
+    lstmcl_model_options o;
+    lstmcl_model_options_init(&o);
+    o.algorithm = LSTMCL_ALGO_PERSISTENT;
+    o.persist_groups = 4 * info.compute_units + 4;
+    o.persist_spin_limit = 1 << 14;
+    const char *ran = NULL;
+    assert_true(interop_run(ctx, &o, &ran) <= 1e-4);
+    assert_non_null(ran);
+    /* On CPU devices the extra groups can never start: the pass gave up. */
+    if (info.type & CL_DEVICE_TYPE_CPU)
+        assert_true(strncmp(ran, "fused", 5) == 0);
+    lstmcl_context_destroy(ctx);
+    assert_int_equal(ref_count_ctx(cc), rc0);
+    assert_int_equal(ref_count_queue(q), rq0);
+
+    /* Refused: NULLs, a queue of another context, an out-of-order queue. */
+    lstmcl_context *bad = (lstmcl_context *)&bad;
+    assert_int_equal(lstmcl_context_create_from_cl(cc, dev, NULL, &bad),
+                     LSTMCL_ERROR_INVALID_ARGUMENT);
+    assert_null(bad);
+    cl_context other = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_command_queue oq = clCreateCommandQueue(other, dev, 0, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(lstmcl_context_create_from_cl(cc, dev, oq, &bad),
+                     LSTMCL_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(lstmcl_thread_last_error(), "another context"));
+    clReleaseCommandQueue(oq);
+    clReleaseContext(other);
+    cl_command_queue ooo =
+        clCreateCommandQueue(cc, dev, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+    if (err == CL_SUCCESS) {
+        assert_int_equal(lstmcl_context_create_from_cl(cc, dev, ooo, &bad),
+                         LSTMCL_ERROR_INVALID_ARGUMENT);
+        assert_non_null(strstr(lstmcl_thread_last_error(), "out-of-order"));
+        clReleaseCommandQueue(ooo);
+    } else {
+        fprintf(stderr, "no out-of-order queue on this device: that refusal not tested\n");
+    }
+    assert_null(bad);
+    assert_int_equal(ref_count_ctx(cc), rc0);
+    clReleaseCommandQueue(q);
+    clReleaseContext(cc);
+    lstmcl_context_destroy(probe);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--no-platform") == 0)
@@ -272,6 +436,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_devices_and_contexts),
         cmocka_unit_test(test_model_metadata),
         cmocka_unit_test(test_no_opencl_platform),
+        cmocka_unit_test(test_interop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
