@@ -57,7 +57,9 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     const char *text = NULL;
     size_t size = 0;
     int owned = 0;
-    lstmcl_status st = lc_kernel_source(ctx, m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL, LC_CELL_SOURCE, &text, &size, &owned);
+    const char *kdir = m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL;
+    const char *cdir = m->cfg.cache_on ? m->cfg.cache_dir : NULL;
+    lstmcl_status st = lc_kernel_source(ctx, kdir, LC_CELL_SOURCE, &text, &size, &owned);
     if (st != LSTMCL_SUCCESS)
         return st;
     lstmcl_activation(*a)[3] = m->desc.activations;
@@ -74,7 +76,7 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
              m->desc.has_clip != 0, m->desc.clip_cell != 0, m->wg_j,
              m->fused_rows, m->fused_ok, m->step4_ok, m->persist_ok, m->persist_upg,
              m->persist_opg, m->persist_r_local);
-    st = lc_build_program_cached(ctx, m->cfg.cache_on ? m->cfg.cache_dir : NULL, text, size, opts, LC_CELL_SOURCE, &m->program,
+    st = lc_build_program_cached(ctx, cdir, text, size, opts, LC_CELL_SOURCE, &m->program,
                                  &m->program_from_cache);
     if (owned)
         free((void *)text);
@@ -84,10 +86,10 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
     int gemm = m->fused_ok && m->fused_rows;
     if (gemm) {
         int cached = 0;
-        st = lc_kernel_source(ctx, m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL, LC_GEMM_SOURCE, &text, &size, &owned);
+        st = lc_kernel_source(ctx, kdir, LC_GEMM_SOURCE, &text, &size, &owned);
         if (st != LSTMCL_SUCCESS)
             return st;
-        st = lc_build_program_cached(ctx, m->cfg.cache_on ? m->cfg.cache_dir : NULL, text, size, "-cl-std=CL1.2", LC_GEMM_SOURCE,
+        st = lc_build_program_cached(ctx, cdir, text, size, "-cl-std=CL1.2", LC_GEMM_SOURCE,
                                      &m->gemm_program, &cached);
         if (owned)
             free((void *)text);
@@ -95,7 +97,14 @@ static lstmcl_status lc_build_program(lstmcl_model *m)
             return st;
         m->program_from_cache = m->program_from_cache && cached;
     }
-    /* The kernels this model can use, and the programs they live in. */
+    return lc_device_kernels_create(m);
+}
+
+/* The kernels this model can use, and the programs they live in. */
+lstmcl_status lc_device_kernels_create(lstmcl_model *m)
+{
+    lstmcl_context *ctx = m->ctx;
+    const int gemm = m->fused_ok && m->fused_rows;
     const struct {
         cl_kernel *k;
         int needed;
@@ -309,6 +318,22 @@ static void lc_ws_release(lc_workspace *w)
     w->cap_tn = w->cap_n = 0;
 }
 
+void lc_device_ws_release(lstmcl_model *m)
+{
+    lc_ws_release(&m->ws);
+}
+
+void lc_device_kernels_release(lstmcl_model *m)
+{
+    cl_kernel *kernels[] = {&m->k_cell,  &m->k_proj,      &m->k_step, &m->k_step2,
+                            &m->k_step4, &m->k_proj_step, &m->k_gemm, &m->k_persist};
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
+        if (*kernels[i]) {
+            clReleaseKernel(*kernels[i]);
+            *kernels[i] = NULL;
+        }
+}
+
 void lc_device_model_release(lstmcl_model *m)
 {
     if (m->ctx->queue)
@@ -325,13 +350,7 @@ void lc_device_model_release(lstmcl_model *m)
         lc_release_mem(&ly->pt_buf);
     }
     lc_release_mem(&m->act_params);
-    cl_kernel *kernels[] = {&m->k_cell,  &m->k_proj,      &m->k_step, &m->k_step2,
-                            &m->k_step4, &m->k_proj_step, &m->k_gemm, &m->k_persist};
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
-        if (*kernels[i]) {
-            clReleaseKernel(*kernels[i]);
-            *kernels[i] = NULL;
-        }
+    lc_device_kernels_release(m);
     cl_program *programs[] = {&m->program, &m->gemm_program};
     for (size_t i = 0; i < 2; i++)
         if (*programs[i]) {
@@ -509,6 +528,11 @@ static lstmcl_algorithm lc_pick(const lstmcl_model *m, size_t N)
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
         return persist ? LSTMCL_ALGO_PERSISTENT : LSTMCL_ALGO_FUSED;
     return N <= LC_FUSED_MAX_BATCH_GPU ? LSTMCL_ALGO_FUSED : LSTMCL_ALGO_GEMM;
+}
+
+lstmcl_algorithm lc_device_pick(const lstmcl_model *m, size_t N)
+{
+    return lc_pick(m, N);
 }
 
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N)

@@ -181,6 +181,15 @@ lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_a
 lstmcl_status lc_device_model_init(lstmcl_model *m);
 void lc_device_model_release(lstmcl_model *m);
 lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a);
+/* The model's kernel objects from its programs (clSetKernelArg is not
+ * thread-safe: each session makes its own), and their release. */
+lstmcl_status lc_device_kernels_create(lstmcl_model *m);
+void lc_device_kernels_release(lstmcl_model *m);
+/* Releases the model's workspace buffers. */
+void lc_device_ws_release(lstmcl_model *m);
+/* The algorithm a device forward of batch N runs (GEMM, FUSED or
+ * PERSISTENT; the layout is the model's). */
+lstmcl_algorithm lc_device_pick(const lstmcl_model *m, size_t N);
 
 /* Builds a program for the context's device, from the on-disk cache in
  * cache_dir (NULL: no cache) when it holds this source, options, device and

@@ -39,7 +39,11 @@
  *
  * Threads
  *   Distinct contexts may be used from distinct threads at once. One context,
- *   and the models created on it, must be used by one thread at a time.
+ *   and the models created on it, must be used by one thread at a time,
+ *   except for sessions: distinct sessions of one model (lstmcl_session_*)
+ *   may run from distinct threads at once, each on its own queue, while the
+ *   model is not being created, destroyed or given a new session. One
+ *   session is used by one thread at a time.
  */
 #ifndef LSTMCL_H
 #define LSTMCL_H
@@ -598,6 +602,103 @@ typedef struct lstmcl_forward_cl_args {
  * run again with the fused step. Device contexts only. */
 LSTMCL_API lstmcl_status lstmcl_forward_cl(lstmcl_model *model, const lstmcl_forward_cl_args *args,
                                 cl_event *done);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions: many live streams on one model                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A session serves up to `max_streams` live streams of one model (slots 0 ..
+ * max_streams-1), each delivering chunks of up to `max_chunk` steps. Each
+ * slot keeps its stream's h and c for every layer on the device (on the
+ * host on the reference context) from call to call: a stream fed in chunks
+ * gives the outputs of one whole-sequence forward. A run takes any subset
+ * of slots in any order, each with its own chunk length.
+ *
+ * Sessions of one model share its weights and programs; each owns its
+ * state, workspace, kernel objects and an in-order queue of its own on the
+ * model's OpenCL context, so that distinct sessions run from distinct
+ * threads at once (see Threads above). Created with every slot's state zero.
+ *
+ * The algorithm is chosen once, when the session is created, as the model
+ * would choose it for a batch of max_streams (the model's options and
+ * tuning file included), and kept for every run whatever the number of
+ * streams in it, so that a stream's latency does not jump when others join
+ * or leave. If the persistent kernel gives up inside a run (its work-groups
+ * did not run at once), the run is redone with the fused step from the
+ * slots' state as it was before the call, and the session keeps the fused
+ * step.
+ *
+ * Only forward models: the reverse direction of a stream needs its future,
+ * so bidirectional and reverse models are refused
+ * (LSTMCL_ERROR_UNSUPPORTED). The session borrows the model: destroy every
+ * session of a model before the model. */
+typedef struct lstmcl_session lstmcl_session;
+
+LSTMCL_API lstmcl_status lstmcl_session_create(lstmcl_model *model, size_t max_streams,
+                                               size_t max_chunk, lstmcl_session **session);
+
+/* Destroys a session (NULL is fine), waiting for its queue first. */
+LSTMCL_API void lstmcl_session_destroy(lstmcl_session *session);
+
+/* Sets the state of slots[0 .. count-1] (distinct, each < max_streams):
+ * from h0 (L, count, Hout) and c0 (L, count, H), in the order of `slots`,
+ * or to zero where h0 or c0 is NULL. */
+LSTMCL_API lstmcl_status lstmcl_session_reset(lstmcl_session *session, const size_t *slots,
+                                              size_t count, const float *h0, const float *c0);
+
+/* Reads the state of slots[0 .. count-1] into h (L, count, Hout) and c
+ * (L, count, H) (either may be NULL). */
+LSTMCL_API lstmcl_status lstmcl_session_get_state(lstmcl_session *session, const size_t *slots,
+                                                  size_t count, float *h, float *c);
+
+/* One call: `count` streams (1 .. max_streams), slots[k] (distinct; a
+ * repeated slot is LSTMCL_ERROR_INVALID_ARGUMENT) with steps[k] new steps
+ * (1 .. seq_len; NULL: every stream seq_len). x holds (seq_len, count, I),
+ * stream k in column k, time-major; y (if not NULL) gets (seq_len, count,
+ * Hout), zero past a stream's steps. seq_len is 1 .. max_chunk. */
+typedef struct lstmcl_session_run_args {
+    size_t count;
+    const size_t *slots;
+    const size_t *steps;
+    size_t seq_len;
+    const float *x;
+    float *y;
+} lstmcl_session_run_args;
+
+/* Runs the chunk and returns when y is written and the slots' states are
+ * updated. On failure the slots keep their state from before the call. */
+LSTMCL_API lstmcl_status lstmcl_session_run(lstmcl_session *session,
+                                            const lstmcl_session_run_args *args);
+
+/* The same with the caller's buffers (of the model's OpenCL context):
+ * x (seq_len, count, I) and y (seq_len, count, Hout, may be NULL). slots and
+ * steps are host arrays, read during the call. Enqueued on the session's
+ * queue (lstmcl_session_queue) without waiting, unless the persistent
+ * kernel runs (as lstmcl_forward_cl); *done as in lstmcl_forward_cl. Device
+ * contexts only. */
+typedef struct lstmcl_session_run_cl_args {
+    size_t count;
+    const size_t *slots;
+    const size_t *steps;
+    size_t seq_len;
+    cl_mem x;
+    cl_mem y;
+} lstmcl_session_run_cl_args;
+
+LSTMCL_API lstmcl_status lstmcl_session_run_cl(lstmcl_session *session,
+                                               const lstmcl_session_run_cl_args *args,
+                                               cl_event *done);
+
+/* The session's own queue (owned by the session; NULL on the reference
+ * context), to order the caller's work with lstmcl_session_run_cl. */
+LSTMCL_API cl_command_queue lstmcl_session_queue(const lstmcl_session *session);
+
+/* The algorithm the session's runs use (as lstmcl_model_algorithm); static
+ * storage. */
+LSTMCL_API const char *lstmcl_session_algorithm(const lstmcl_session *session);
+
+/* The message of the session's last failure, or "". */
+LSTMCL_API const char *lstmcl_session_last_error(const lstmcl_session *session);
 
 #ifdef __cplusplus
 }
