@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunked.h"
 #include "cli_util.h"
 #include "lstmcl.h"
 #include "model_file.h"
@@ -79,7 +80,8 @@ static double now_seconds(void)
 
 typedef struct run_opts {
     const char *weights, *input, *output, *hn, *cn, *h0, *c0, *seq_lens, *prefix, *device;
-    const char *tolerance, *algo;
+    const char *tolerance, *algo, *chunk_text;
+    size_t chunk; /* --chunk: steps per session call, 0 for a whole forward */
     int batch_first, cpu, validate, time, help;
     lstmcl_model_options model_opts; /* --algo */
     cli_output *dest; /* the outputs, in ONNX_OUT_* order (checked before any work) */
@@ -99,6 +101,7 @@ static const opt_def run_defs[] = {
     OPT_S("--hn", hn),           OPT_S("--cn", cn),             OPT_S("--h0", h0),
     OPT_S("--c0", c0),           OPT_S("--seq-lens", seq_lens), OPT_S("--prefix", prefix),
     OPT_S("--device", device),   OPT_S("--tolerance", tolerance), OPT_S("--algo", algo),
+    OPT_S("--chunk", chunk_text),
     OPT_B("--batch-first", batch_first), OPT_B("--cpu", cpu), OPT_B("--validate", validate),
     OPT_B("--time", time),       OPT_B("--help", help),         OPT_B("-h", help),
 };
@@ -198,7 +201,7 @@ static const char usage_run[] =
     "usage: lstmcl run --weights MODEL --input X.npy [--output Y.npy] [--hn HN.npy]\n"
     "                  [--cn CN.npy] [--h0 H0.npy] [--c0 C0.npy] [--seq-lens LENS.npy]\n"
     "                  [--batch-first] [--prefix PREFIX] [--device SPEC | --cpu]\n"
-    "                  [--algo ALGO] [--validate [--tolerance TOL]] [--time]\n"
+    "                  [--algo ALGO] [--chunk K] [--validate [--tolerance TOL]] [--time]\n"
     "\n"
     "Runs MODEL on X and writes the outputs asked for (at least one).\n"
     "\n"
@@ -217,6 +220,9 @@ static const char usage_run[] =
     "  --algo ALGO       force the device algorithm: auto, gemm, fused, fused-rows,\n"
     "                    fused-cols, persistent, persistent-rows, persistent-cols\n"
     "                    (default: $LSTMCL_ALGO, else auto)\n"
+    "  --chunk K         feed the input through a session K steps at a time, as\n"
+    "                    live streams would be (forward models only); the\n"
+    "                    outputs are those of the whole run\n"
     "  --validate        also run the CPU reference, print the largest absolute\n"
     "                    and relative differences; exit 1 when an element differs\n"
     "                    by more than TOL * (1 + |reference|) (TOL default 1e-4)\n"
@@ -694,7 +700,7 @@ static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
     args.hn = outs[1].data;
     args.cn = outs[2].data;
     t0 = now_seconds();
-    s = lstmcl_forward(model, &args);
+    s = o->chunk ? cli_chunked_forward(model, &args, o->chunk) : lstmcl_forward(model, &args);
     tm->forward = now_seconds() - t0;
     if (s != LSTMCL_SUCCESS) {
         report(o->weights, "forward pass failed: %s", lstmcl_thread_last_error());
@@ -778,7 +784,7 @@ static int run_onnx(const run_opts *o, const onnx_model *m, lstmcl_context *ctx,
     if (rc != CLI_OK)
         goto done;
     t0 = now_seconds();
-    rc = onnx_model_run(m, models, lstmcl_context_is_reference(ctx), in, res, &bad, err,
+    rc = onnx_model_run(m, models, lstmcl_context_is_reference(ctx), o->chunk, in, res, &bad, err,
                         sizeof err);
     tm->forward = now_seconds() - t0;
     if (rc != CLI_OK) {
@@ -787,7 +793,7 @@ static int run_onnx(const run_opts *o, const onnx_model *m, lstmcl_context *ctx,
         goto done;
     }
     if (o->validate) {
-        rc = onnx_model_run(m, models, 1, in, ref, &bad, err, sizeof err);
+        rc = onnx_model_run(m, models, 1, 0, in, ref, &bad, err, sizeof err);
         if (rc != CLI_OK) {
             report(o->weights, "reference run: %s", err);
             goto done;
@@ -931,6 +937,15 @@ static int cmd_run(int argc, char **argv)
         report(NULL, "run: --algo: %s", lstmcl_thread_last_error());
         return CLI_ERR_INPUT;
     }
+    if (o.chunk_text) {
+        char *end;
+        unsigned long long k = strtoull(o.chunk_text, &end, 10);
+        if (*end || o.chunk_text[0] < '1' || o.chunk_text[0] > '9' || k > (1u << 30)) {
+            report(NULL, "run: --chunk needs a number of steps from 1 to %u", 1u << 30);
+            return CLI_ERR_INPUT;
+        }
+        o.chunk = (size_t)k;
+    }
     if (o.tolerance) {
         char *end;
         double t = strtod(o.tolerance, &end);
@@ -950,6 +965,21 @@ static int cmd_run(int argc, char **argv)
         goto done;
     }
     have_model = 1;
+    if (o.chunk) {
+        /* A stream's reverse direction needs its future. */
+        size_t n = mf.format == MODEL_SAFETENSORS ? 1 : onnx_model_lstm_count(mf.onnx);
+        for (k = 0; k < n; k++) {
+            const cli_lstm *l = mf.format == MODEL_SAFETENSORS ? &mf.torch
+                                                               : onnx_model_lstm(mf.onnx, k);
+            if (l->desc.direction != LSTMCL_FORWARD) {
+                report(o.weights, "--chunk: the model is %s; a stream's reverse direction "
+                       "needs its future, so --chunk runs forward models only",
+                       direction_name(l->desc.direction));
+                rc = CLI_ERR_INPUT;
+                goto done;
+            }
+        }
+    }
     in_paths[ONNX_IN_X] = o.input;
     in_paths[ONNX_IN_SEQ_LENS] = o.seq_lens;
     in_paths[ONNX_IN_H0] = o.h0;

@@ -50,12 +50,13 @@ const char *onnx_model_output_name(const onnx_model *m, onnx_out_role role);
  * onnx_model_lstm(m, k). inputs[role].count == 0 means not given (X is
  * required; the others default as ONNX says). Outputs are filled (owned by
  * the caller, npy_free) for the roles the graph has. reference: run the
- * LSTMs on the CPU reference path. Returns CLI_ERR_INPUT when the inputs do
+ * LSTMs on the CPU reference path; else chunk > 0: feed each LSTM through
+ * a session, chunk steps at a time (cli_chunked_forward). Returns CLI_ERR_INPUT when the inputs do
  * not fit the graph, its declared fixed dimensions included (*bad_input:
  * the role of the input at fault, or -1 when the model is: an X of another
  * batch or length than a graph exported without dynamic axes),
  * CLI_ERR_RUNTIME when lstmcl fails. */
-int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int reference,
+int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int reference, size_t chunk,
                    const npy_array inputs[ONNX_IN_COUNT], npy_array outputs[ONNX_OUT_COUNT],
                    int *bad_input, char *err, size_t errlen);
 

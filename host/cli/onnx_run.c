@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunked.h"
 #include "onnx_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -620,6 +621,7 @@ static int lstm_state_input(const NodeProto *n, const ox_value *v, int layout, s
 }
 
 static int run_lstm(const onnx_model *m, size_t li, lstmcl_model *model, int reference,
+                    size_t chunk,
                     const NodeProto *n, run_state *rs, char *err, size_t errlen)
 {
     const cli_lstm *l = &m->lstms[li];
@@ -709,10 +711,13 @@ static int run_lstm(const onnx_model *m, size_t li, lstmcl_model *model, int ref
     }
     if (rc != CLI_OK)
         goto done;
-    s = reference ? lstmcl_forward_reference(model, &args) : lstmcl_forward(model, &args);
+    s = reference ? lstmcl_forward_reference(model, &args)
+        : chunk   ? cli_chunked_forward(model, &args, chunk)
+                  : lstmcl_forward(model, &args);
     if (s != LSTMCL_SUCCESS) {
         NODE_ERR(n, "forward pass failed: %s", lstmcl_thread_last_error());
-        rc = (s == LSTMCL_ERROR_INVALID_SHAPE || s == LSTMCL_ERROR_INVALID_ARGUMENT)
+        rc = (s == LSTMCL_ERROR_INVALID_SHAPE || s == LSTMCL_ERROR_INVALID_ARGUMENT ||
+              s == LSTMCL_ERROR_UNSUPPORTED)
                  ? CLI_ERR_INPUT
                  : CLI_ERR_RUNTIME;
         goto done;
@@ -869,7 +874,7 @@ static int check_declared(const onnx_model *m, size_t r, const npy_array *a, int
     return 0;
 }
 
-int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int reference,
+int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int reference, size_t chunk,
                    const npy_array inputs[ONNX_IN_COUNT], npy_array outputs[ONNX_OUT_COUNT],
                    int *bad_input, char *err, size_t errlen)
 {
@@ -959,7 +964,7 @@ int onnx_model_run(const onnx_model *m, lstmcl_model *const *models, int referen
                 rc = CLI_ERR_INPUT;
                 break;
             }
-            rc = run_lstm(m, li, models[li], reference, &copy, &rs, err, errlen);
+            rc = run_lstm(m, li, models[li], reference, chunk, &copy, &rs, err, errlen);
             li++;
             continue;
         }

@@ -39,7 +39,7 @@ static void run_graph(const onnx_model *m)
     in[ONNX_IN_X].f = calloc(4 * I, sizeof(float));
     if (!in[ONNX_IN_X].f)
         goto done;
-    rc = onnx_model_run(m, models, 1, in, out, &bad, err, sizeof err);
+    rc = onnx_model_run(m, models, 1, 0, in, out, &bad, err, sizeof err);
     fuzz_check_result(rc, err);
     if (rc == CLI_OK)
         for (k = 0; k < ONNX_OUT_COUNT; k++)

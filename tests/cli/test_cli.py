@@ -80,6 +80,8 @@ def group_basic(lstmcl):
         ["run", "--weights", st, "--input", x, "--output", y, "--validate", "--tolerance", "-1"],
         ["run", "--weights", st, "--input", x, "--output", y, "--batch-first=1"],
         ["run", "--weights", st, "--input", x, "--output", y, "--algo", "fastest"],
+        ["run", "--weights", st, "--input", x, "--output", y, "--chunk", "0"],
+        ["run", "--weights", st, "--input", x, "--output", y, "--chunk", "-3"],
         ["run", "--weights", os.path.join(DATA, "ox_fwd_lens.onnx"), "--input", x,
          "--output", y, "--batch-first"],
         ["run", "--weights", os.path.join(DATA, "ox_yh_only_f64.onnx"), "--input", x,
@@ -241,6 +243,33 @@ def group_e2e(lstmcl, device):
             check(err <= ATOL, "%s %s: off by %.3g" % (c["name"], opt, err))
         check(sorted(os.listdir(tmp)) == sorted(c["expect"].values()),
               "%s: files %s" % (c["name"], os.listdir(tmp)))
+        shutil.rmtree(tmp)
+        # The same through a session, 3 steps (1 for one model) per call:
+        # the frameworks' outputs again, or a refusal of a model that is
+        # not forward-only.
+        chunk = "1" if c["name"] == "st_basic" else "3"
+        tmp = tempfile.mkdtemp()
+        cargs = ["run", "--weights", os.path.join(DATA, c["model"])]
+        for k, v in c["inputs"].items():
+            cargs += [k, os.path.join(DATA, v)]
+        for k, v in c["expect"].items():
+            cargs += [k, os.path.join(tmp, v)]
+        cargs += c["extra"] + ["--chunk", chunk] + (["--validate"] if device else ["--cpu"])
+        r = run(lstmcl, *cargs)
+        prefix = c["extra"][c["extra"].index("--prefix"):][:2] if "--prefix" in c["extra"] else []
+        info = run(lstmcl, "info", *(prefix + [os.path.join(DATA, c["model"])]))
+        forward_only = "bidirectional" not in info.stdout and "reverse" not in info.stdout
+        if not forward_only:
+            check(r.returncode == 2 and "forward models only" in r.stderr and not os.listdir(tmp),
+                  "%s --chunk: exit %d %r" % (c["name"], r.returncode, r.stderr))
+        elif check(r.returncode == 0, "%s --chunk %s: exit %d: %s" % (c["name"], chunk,
+                                                                     r.returncode, r.stderr)):
+            for opt, f in c["expect"].items():
+                got = np.load(os.path.join(tmp, f))
+                want = np.load(os.path.join(DATA, f))
+                err = np.max(np.abs(got - want) - RTOL * np.abs(want))
+                check(got.shape == want.shape and err <= ATOL,
+                      "%s --chunk %s %s: off by %.3g" % (c["name"], chunk, opt, err))
         shutil.rmtree(tmp)
     if device:
         # A tolerance no float computation meets: the run fails (status 1)
