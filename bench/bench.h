@@ -182,4 +182,7 @@ int bench_python_probe(bench_python *py, char *why, size_t why_size);
 size_t bench_python_run(const bench_python *py, const bench_weights *w, const float *ref_y,
                         double target_ms, double tolerance, bench_result *res, size_t cap);
 
+/* lstmcl-bench --suite stream (bench/stream.c): its own options. */
+int bench_stream_main(int argc, char **argv);
+
 #endif /* LSTMCL_BENCH_H */

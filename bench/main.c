@@ -66,6 +66,7 @@ static void usage(FILE *f)
     fputs(
         "usage: lstmcl-bench [--suite deepbench|throughput|stack|smoke | -H N [-I N] [-N N] [-T N]\n"
         "                    [-L N] [--proj P] [--bidirectional]] [options]\n"
+        "       lstmcl-bench --suite stream [...]   live streams (--suite stream --help)\n"
         "  --devices LIST      all (default), or a comma list of device indices, name\n"
         "                      substrings and 'cpu' (the CPU reference path)\n"
         "  --target-ms MS      time spent per configuration and device (default 200;\n"
@@ -890,6 +891,9 @@ int main(int argc, char **argv)
      * always use '.' as the decimal separator */
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--suite") && !strcmp(argv[i + 1], "stream"))
+            return bench_stream_main(argc, argv);
     options o;
     if (parse_args(argc, argv, &o)) {
         usage(stderr);

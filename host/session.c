@@ -25,6 +25,7 @@ struct lstmcl_session {
     /* Device: the slots' state, the packed copies of a call, staging. */
     cl_kernel k_move;
     cl_mem h, c, h0, c0, hn, cn, x, y;
+    cl_mem ids_buf, lens_buf; /* int32 (slots): host-array calls, written each call */
     /* Reference context: the same on the host. */
     float *hh, *hc, *ph0, *pc0, *phn, *pcn, *py;
 };
@@ -49,7 +50,8 @@ void lstmcl_session_destroy(lstmcl_session *s)
     }
     if (s->k_move)
         clReleaseKernel(s->k_move);
-    cl_mem *bufs[] = {&s->h, &s->c, &s->h0, &s->c0, &s->hn, &s->cn, &s->x, &s->y};
+    cl_mem *bufs[] = {&s->h,  &s->c, &s->h0, &s->c0,      &s->hn,
+                      &s->cn, &s->x, &s->y,  &s->ids_buf, &s->lens_buf};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         lc_mem_release(bufs[i]);
     if (s->ctx.queue)
@@ -105,8 +107,19 @@ static lstmcl_status lc_session_device_init(lstmcl_session *s, size_t state_h, s
         s->ctx.queue = NULL;
         return lc_fail_cl(&s->ctx, err, "clCreateCommandQueue", "the session's queue");
     }
-    /* The algorithm, fixed for the session's life (see the header). */
-    s->view.cfg.algorithm = lc_device_pick(m, s->slots);
+    /* The algorithm, fixed for the session's life (see the header). On CPU
+     * devices a session's calls come and go with the streams' chunks, and
+     * between them the runtime's worker threads go idle: the persistent
+     * kernel's device-wide barrier, which needs every work-group on a core
+     * at once, then lost whole scheduler slices at every step (52 ms per
+     * 10-step call at H = 256 against 0.7 ms for the fused step, in
+     * lstmcl-bench --suite stream on PoCL, 2 cores). There a session takes
+     * the fused step unless the persistent kernel is forced. */
+    lstmcl_algorithm a = lc_device_pick(m, s->slots);
+    if (a == LSTMCL_ALGO_PERSISTENT && m->cfg.algorithm == LSTMCL_ALGO_AUTO &&
+        (m->ctx->info.type & CL_DEVICE_TYPE_CPU))
+        a = LSTMCL_ALGO_FUSED;
+    s->view.cfg.algorithm = a;
     lstmcl_status st = lc_device_kernels_create(&s->view);
     if (st != LSTMCL_SUCCESS)
         return st;
@@ -127,6 +140,11 @@ static lstmcl_status lc_session_device_init(lstmcl_session *s, size_t state_h, s
     };
     for (size_t i = 0; st == LSTMCL_SUCCESS && i < sizeof bufs / sizeof bufs[0]; i++)
         st = lc_session_buffer(s, bufs[i].b, bufs[i].n, bufs[i].what);
+    /* (int32 and float are both 4 bytes.) */
+    if (st == LSTMCL_SUCCESS)
+        st = lc_session_buffer(s, &s->ids_buf, s->slots, "session slot ids");
+    if (st == LSTMCL_SUCCESS)
+        st = lc_session_buffer(s, &s->lens_buf, s->slots, "session chunk lengths");
     if (st == LSTMCL_SUCCESS)
         st = lc_session_zero(s, s->h, state_h, "session state h");
     if (st == LSTMCL_SUCCESS)
@@ -329,14 +347,33 @@ static lstmcl_status lc_check_run(lstmcl_session *s, const char *fn, size_t coun
     return LSTMCL_SUCCESS;
 }
 
-/* Gather, forward on the view, scatter: x and y are device buffers. */
+/* Gather, forward on the view, scatter: x and y are device buffers. The
+ * slot ids and lengths go to the session's own buffers when the call waits
+ * for its queue before returning (`waits`: s->ids and s->lens stay as they
+ * are until then), else to new buffers holding copies. */
 static lstmcl_status lc_session_enqueue(lstmcl_session *s, size_t count, size_t seq_len,
-                                        cl_mem x, cl_mem y)
+                                        cl_mem x, cl_mem y, int waits)
 {
     cl_mem ids = NULL, lens = NULL;
-    lstmcl_status st = lc_session_upload(s, s->ids, count * sizeof(int32_t), &ids, "slot ids");
-    if (st == LSTMCL_SUCCESS)
-        st = lc_session_upload(s, s->lens, count * sizeof(int32_t), &lens, "chunk lengths");
+    lstmcl_status st = LSTMCL_SUCCESS;
+    if (waits) {
+        cl_int err = clEnqueueWriteBuffer(s->ctx.queue, s->ids_buf, CL_FALSE, 0,
+                                          count * sizeof(int32_t), s->ids, 0, NULL, NULL);
+        if (err == CL_SUCCESS)
+            err = clEnqueueWriteBuffer(s->ctx.queue, s->lens_buf, CL_FALSE, 0,
+                                       count * sizeof(int32_t), s->lens, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return lc_fail_cl(&s->ctx, err, "clEnqueueWriteBuffer", "slot ids and lengths");
+        ids = s->ids_buf;
+        lens = s->lens_buf;
+        clRetainMemObject(ids);
+        clRetainMemObject(lens);
+    } else {
+        st = lc_session_upload(s, s->ids, count * sizeof(int32_t), &ids, "slot ids");
+        if (st == LSTMCL_SUCCESS)
+            st = lc_session_upload(s, s->lens, count * sizeof(int32_t), &lens,
+                                   "chunk lengths");
+    }
     if (st == LSTMCL_SUCCESS)
         st = lc_move_state(s, ids, count, 0);
     if (st == LSTMCL_SUCCESS) {
@@ -379,7 +416,7 @@ lstmcl_status lstmcl_session_run(lstmcl_session *s, const lstmcl_session_run_arg
     if (err != CL_SUCCESS)
         st = lc_fail_cl(&s->ctx, err, "clEnqueueWriteBuffer", "session x");
     if (st == LSTMCL_SUCCESS)
-        st = lc_session_enqueue(s, count, T, s->x, s->y);
+        st = lc_session_enqueue(s, count, T, s->x, s->y, 1);
     if (st == LSTMCL_SUCCESS && a->y) {
         err = clEnqueueReadBuffer(s->ctx.queue, s->y, CL_TRUE, 0,
                                   T * count * s->Hout * sizeof(float), a->y, 0, NULL, NULL);
@@ -434,7 +471,7 @@ lstmcl_status lstmcl_session_run_cl(lstmcl_session *s, const lstmcl_session_run_
     if (st == LSTMCL_SUCCESS && a->y)
         st = lc_session_check_mem(s, a->y, "y", T * count * s->Hout);
     if (st == LSTMCL_SUCCESS)
-        st = lc_session_enqueue(s, count, T, a->x, a->y);
+        st = lc_session_enqueue(s, count, T, a->x, a->y, 0);
     if (st != LSTMCL_SUCCESS) {
         clFinish(s->ctx.queue);
         return st;

@@ -623,7 +623,11 @@ LSTMCL_API lstmcl_status lstmcl_forward_cl(lstmcl_model *model, const lstmcl_for
  * would choose it for a batch of max_streams (the model's options and
  * tuning file included), and kept for every run whatever the number of
  * streams in it, so that a stream's latency does not jump when others join
- * or leave. If the persistent kernel gives up inside a run (its work-groups
+ * or leave. One exception: on CPU devices a session takes the fused step
+ * where the model would take the persistent kernel (unless forced), since
+ * between a session's calls the runtime's threads go idle and the
+ * persistent kernel's device-wide barrier then waits for them at every
+ * step (measured: lstmcl-bench --suite stream). If the persistent kernel gives up inside a run (its work-groups
  * did not run at once), the run is redone with the fused step from the
  * slots' state as it was before the call, and the session keeps the fused
  * step.
