@@ -17,6 +17,23 @@ weight_ih (4H, Iin), weight_hh (4H, Hout), bias_ih (4H), bias_hh (4H) and,
 when P > 0, weight_hr (P, H); then x (T, N, I). --ref holds the reference
 output y (T, N, D*Hout) that each baseline's output is compared with.
 Only the JSON goes to stdout; diagnostics go to stderr.
+
+    baselines.py serve --socket PATH [--while-pid PID] [--idle-s S]
+        loads torch (and CUDA, cuDNN) once and answers the probe and run
+        requests of clients that find it through $LSTMCL_BASELINES_SERVER,
+        one at a time, until process PID ends or S seconds (default 3600)
+        pass without a request. The bench starts this script once per
+        configuration, and on a GPU machine importing torch and starting
+        CUDA costs seconds each time.
+
+Environment:
+    LSTMCL_BASELINES         comma list of the baselines to offer and run
+                             (torch-cpu, torch-cuda, onnxruntime-cpu); unset
+                             or empty: every one that imports. torch-cuda runs
+                             in FP32 with TF32 off in cuDNN and cuBLAS.
+    LSTMCL_BASELINES_SERVER  the socket of a running `serve`: probe and run
+                             go through it, and run here when it does not
+                             answer.
 """
 import argparse
 import json
@@ -24,6 +41,9 @@ import os
 import statistics
 import sys
 import time
+import traceback
+
+NAMES = ("torch-cpu", "torch-cuda", "onnxruntime-cpu")
 
 
 def log(msg):
@@ -47,6 +67,37 @@ def load_ort():
     except Exception as e:  # noqa: BLE001
         log("onnxruntime/onnx not available: %s" % e)
         return None
+
+
+def selection(spec):
+    """The baselines a comma list names (None or empty: all of them)."""
+    if not spec or not spec.strip():
+        return set(NAMES)
+    chosen = {n.strip() for n in spec.split(",") if n.strip()}
+    for n in sorted(chosen - set(NAMES)):
+        log("LSTMCL_BASELINES: unknown baseline %s (known: %s)" % (n, ", ".join(NAMES)))
+    return chosen
+
+
+def set_fp32(torch):
+    """Full FP32 on CUDA, as lstmcl computes: no TF32 in cuBLAS or cuDNN (its
+    RNNs then use FMA math). Torch 2.9 and later have a per-backend precision
+    setting and object to the older flags being mixed with it, so only one of
+    the two is used. Returns the setting as read back."""
+    b = torch.backends
+    if hasattr(b, "fp32_precision"):
+        parts = [(b.cuda.matmul, "cuda.matmul"), (b.cudnn, "cudnn")]
+        if hasattr(b.cudnn, "rnn"):
+            parts.append((b.cudnn.rnn, "cudnn.rnn"))
+        for obj, _ in parts:
+            obj.fp32_precision = "ieee"
+        got = {name: obj.fp32_precision for obj, name in parts}
+        off = all(v == "ieee" for v in got.values())
+        return "tf32=%s" % ("off" if off else
+                            ",".join("%s:%s" % kv for kv in sorted(got.items())))
+    b.cudnn.allow_tf32 = False
+    b.cuda.matmul.allow_tf32 = False
+    return "tf32=%s" % ("on" if b.cudnn.allow_tf32 or b.cuda.matmul.allow_tf32 else "off")
 
 
 def split_weights(a, flat, np):
@@ -115,9 +166,7 @@ def time_calls(fn, target_ms, max_reps=1000):
 
 def run_torch(torch, device, a, layers, x, ref, np):
     if device == "cuda":
-        # full FP32, as lstmcl computes: no TF32 in cuDNN or cuBLAS
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+        set_fp32(torch)
     model = torch.nn.LSTM(a.I, a.H, num_layers=a.L, bidirectional=a.D == 2, proj_size=a.P)
     with torch.no_grad():
         for layer, dirs in enumerate(layers):
@@ -211,38 +260,51 @@ def blas_library(torch):
     return ",".join(sorted(libs)) or "built in"
 
 
-def probe():
+def probe(chosen):
     out = []
-    torch = load_torch()
+    torch = load_torch() if chosen & {"torch-cpu", "torch-cuda"} else None
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
-        out.append({"name": "torch-cpu",
-                    "version": "%s threads=%d blas=%s" % (torch.__version__, torch.get_num_threads(),
-                                                        blas_library(torch))})
-        if torch.cuda.is_available():
-            out.append({"name": "torch-cuda",
-                        "version": "%s cudnn=%s %s" % (torch.__version__,
-                                                       torch.backends.cudnn.version(),
-                                                       torch.cuda.get_device_name(0))})
-    ort = load_ort()
+        if "torch-cpu" in chosen:
+            out.append({"name": "torch-cpu",
+                        "version": "%s threads=%d blas=%s" % (
+                            torch.__version__, torch.get_num_threads(), blas_library(torch))})
+        if "torch-cuda" in chosen:
+            if torch.cuda.is_available():
+                out.append({"name": "torch-cuda",
+                            "version": "%s cudnn=%s %s %s" % (
+                                torch.__version__, torch.backends.cudnn.version(),
+                                torch.cuda.get_device_name(0), set_fp32(torch))})
+            elif chosen != set(NAMES):  # asked for by name
+                log("torch-cuda: torch %s sees no CUDA device" % torch.__version__)
+    ort = load_ort() if "onnxruntime-cpu" in chosen else None
     if ort is not None:
         out.append({"name": "onnxruntime-cpu", "version": ort.__version__})
     return out
 
 
-def main():
+def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("mode", choices=["probe", "run"])
+    p.add_argument("mode", choices=["probe", "run", "serve"])
     for k in ("H", "I", "N", "T", "L", "P", "D"):
         p.add_argument("--" + k, type=int, default=0)
     p.add_argument("--data")
     p.add_argument("--ref")
     p.add_argument("--target-ms", type=float, default=200.0)
     p.add_argument("--tol", type=float, default=None)
-    a = p.parse_args()
+    p.add_argument("--socket")
+    p.add_argument("--idle-s", type=float, default=3600.0)
+    p.add_argument("--while-pid", type=int)
+    return p.parse_args(argv)
+
+
+def execute(a, chosen):
+    """probe or run: (exit status, the JSON text for stdout)."""
+    if a.mode not in ("probe", "run"):
+        log("a server runs probe and run only, not %s" % a.mode)
+        return 2, ""
     if a.mode == "probe":
-        print(json.dumps(probe()))
-        return 0
+        return 0, json.dumps(probe(chosen))
 
     import numpy as np
     flat = np.fromfile(a.data, dtype=np.float32)
@@ -260,17 +322,148 @@ def main():
             r = {"name": name, "status": "error", "error": "%s: %s" % (type(e).__name__, e)}
         results.append(r)
 
-    torch = load_torch()
+    torch = load_torch() if chosen & {"torch-cpu", "torch-cuda"} else None
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
-        attempt("torch-cpu", lambda: run_torch(torch, "cpu", a, layers, x, ref, np))
-        if torch.cuda.is_available():
+        if "torch-cpu" in chosen:
+            attempt("torch-cpu", lambda: run_torch(torch, "cpu", a, layers, x, ref, np))
+        if "torch-cuda" in chosen and torch.cuda.is_available():
             attempt("torch-cuda", lambda: run_torch(torch, "cuda", a, layers, x, ref, np))
-    ort = load_ort()
+    ort = load_ort() if "onnxruntime-cpu" in chosen else None
     if ort is not None:
         attempt("onnxruntime-cpu", lambda: run_ort(ort, a, layers, x, ref, np))
-    print(json.dumps(results))
+    return 0, json.dumps(results)
+
+
+def recv_all(conn):
+    chunks = []
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def ask_server(path, argv, spec):
+    """Runs argv in the server at path: its exit status after printing its
+    answer, or None when it did not answer (then the caller runs here)."""
+    import socket
+    # the server may run in another directory: file arguments made absolute
+    argv = [os.path.abspath(v) if i and argv[i - 1] in ("--data", "--ref") else v
+            for i, v in enumerate(argv)]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            s.sendall(json.dumps({"argv": argv, "baselines": spec}).encode())
+            s.shutdown(socket.SHUT_WR)
+            reply = json.loads(recv_all(s).decode() or "null")
+        rc, out = int(reply["rc"]), reply["out"]
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        log("server %s did not answer (%s): running here" % (path, e))
+        return None
+    print(out)
+    return rc
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Stop(BaseException):
+    """SIGTERM in the server: past the handlers of a request's own errors."""
+
+
+def stop(*_):
+    raise Stop()
+
+
+def serve(a):
+    import signal
+    import socket
+    # a plain kill still closes the socket and says how much was served
+    signal.signal(signal.SIGTERM, stop)
+    chosen = selection(os.environ.get("LSTMCL_BASELINES"))
+    # what the first request would otherwise wait for: imports, CUDA's
+    # context, and (through the probe) cuDNN's version
+    log("server: loading %s" % ", ".join(sorted(chosen)))
+    probe(chosen)
+    torch = load_torch() if "torch-cuda" in chosen else None
+    if torch is not None and torch.cuda.is_available():
+        # cuDNN's RNN libraries load at the first LSTM
+        set_fp32(torch)
+        with torch.inference_mode():
+            torch.nn.LSTM(8, 8).cuda()(torch.zeros(2, 1, 8, device="cuda"))
+        torch.cuda.synchronize()
+    if os.path.lexists(a.socket):
+        os.unlink(a.socket)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(a.socket)
+    srv.listen(4)
+    srv.settimeout(2.0)
+    log("server: ready on %s" % a.socket)
+    served, last = 0, time.monotonic()
+    try:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                if time.monotonic() - last > a.idle_s:
+                    log("server: %.0f s without a request, stopping" % a.idle_s)
+                    break
+                if a.while_pid and not pid_alive(a.while_pid):
+                    log("server: process %d ended, stopping" % a.while_pid)
+                    break
+                continue
+            with conn:
+                conn.settimeout(None)
+                try:
+                    req = json.loads(recv_all(conn).decode())
+                    if req.get("quit"):
+                        break
+                    rc, out = execute(parse_args(req["argv"]), selection(req.get("baselines")))
+                except SystemExit as e:  # argparse's answer to bad arguments
+                    rc, out = (e.code if isinstance(e.code, int) else 2), ""
+                except Exception:  # noqa: BLE001 - the client reports the failure
+                    traceback.print_exc()
+                    rc, out = 1, ""
+                served += 1
+                last = time.monotonic()
+                try:
+                    conn.sendall(json.dumps({"rc": rc, "out": out}).encode())
+                except OSError as e:
+                    log("server: client went away: %s" % e)
+    except Stop:
+        log("server: terminated")
+    finally:
+        srv.close()
+        if os.path.lexists(a.socket):
+            os.unlink(a.socket)
+        log("server: stopped after %d requests" % served)
     return 0
+
+
+def main():
+    a = parse_args(sys.argv[1:])
+    if a.mode == "serve":
+        if not a.socket:
+            log("serve needs --socket PATH")
+            return 2
+        return serve(a)
+    spec = os.environ.get("LSTMCL_BASELINES")
+    server = os.environ.get("LSTMCL_BASELINES_SERVER")
+    if server:
+        rc = ask_server(server, sys.argv[1:], spec)
+        if rc is not None:
+            return rc
+    rc, out = execute(a, selection(spec))
+    print(out)
+    return rc
 
 
 if __name__ == "__main__":
