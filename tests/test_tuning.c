@@ -93,7 +93,7 @@ static void test_tuning_file(void **state)
     assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_SUCCESS);
     assert_string_equal(where, path);
     assert_int_equal(lstmcl_tuning_file(where, 4), LSTMCL_ERROR_INVALID_ARGUMENT);
-    tu_set_env("LSTMCL_TUNING_FILE", "");
+    free(tu_set_env("LSTMCL_TUNING_FILE", ""));
     assert_int_equal(lstmcl_tuning_file(where, sizeof where), LSTMCL_ERROR_UNSUPPORTED);
     tu_restore_env("LSTMCL_TUNING_FILE", saved);
     g_tuning_file = path;
