@@ -2,7 +2,9 @@
  * model feature and their combinations, odd sizes, T = 1, N = 1, a long
  * sequence and saturating inputs. Skips when no OpenCL device exists.
  * A failure prints its seed and configuration; LSTMCL_TEST_SEED reruns the
- * random part from another seed. */
+ * random part from another seed. `test_device NAME...` runs only the tests
+ * named: the fast tier (./build.sh test) runs test_covering once per
+ * algorithm, the full tier everything. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -469,6 +471,92 @@ static void test_saturation(void **state)
     run_case(&c, 521);
 }
 
+/* The fast tier's share of the matrix (`test_device test_covering`, run
+ * once per algorithm): every feature at least once, in three programs per
+ * algorithm family. A program is built per hidden and projection size,
+ * direction, activation kinds and the peephole, input_forget and clip
+ * switches; layers, lengths, h0/c0, batch_first, biases, sizes I, T, N and
+ * the data are not part of it, so they ride on those three. The forward
+ * program is the plain H = 17 one that bench_algos also builds for every
+ * algorithm. Sigmoid and Tanh are the defaults; the nine other activations
+ * take one slot each in the reverse and bidirectional programs. */
+static void test_covering(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    /* Forward, plain: three layers with lengths, h0/c0, batch-major data
+     * and no biases; then T = 1 and N = 1, a long sequence, and saturating
+     * inputs through the default sigmoid and tanh. */
+    tcase c = base_case();
+    c.L = 3;
+    c.lens = 1;
+    c.h0c0 = 1;
+    c.batch_first = 1;
+    c.no_bias = 1;
+    c.N = 5;
+    c.T = 8;
+    run_case(&c, 800);
+    c = base_case();
+    c.I = 1;
+    c.T = 1;
+    c.N = 1;
+    run_case(&c, 801);
+    c = base_case();
+    c.I = 33;
+    c.T = 600;
+    c.lens = 1;
+    c.h0c0 = 1;
+    run_case(&c, 802);
+    c = base_case();
+    c.x_scale = 100.0f;
+    c.w_scale = 2.0f;
+    run_case(&c, 803);
+
+    /* Reverse only: input_forget, clip with the cell clipped too (g's
+     * scale takes the cell past the clip), bounded activations, lengths
+     * (the reverse direction starts at each sequence's own last step). */
+    c = base_case();
+    c.dir = LSTMCL_REVERSE;
+    c.input_forget = 1;
+    c.has_clip = 1;
+    c.clip_cell = 1;
+    c.clip = 0.3f;
+    c.w_scale = 1.0f;
+    c.lens = 1;
+    c.h0c0 = 1;
+    c.batch_first = 1;
+    c.N = 5;
+    c.T = 8;
+    c.act[0][LSTMCL_SLOT_F] = (lstmcl_activation){LSTMCL_ACT_HARD_SIGMOID, 0.3f, 0.45f};
+    c.act[0][LSTMCL_SLOT_G] = (lstmcl_activation){LSTMCL_ACT_SCALED_TANH, 2.5f, 1.0f};
+    c.act[0][LSTMCL_SLOT_H] = (lstmcl_activation){LSTMCL_ACT_SOFTSIGN, 0.0f, 0.0f};
+    run_case(&c, 810);
+
+    /* Bidirectional, two layers: projection, peepholes, clip on the gates
+     * only, another activation in every slot of each direction (the clip
+     * keeps the unbounded ones in range; ThresholdedRelu's alpha stays
+     * under it so that its gates open), lengths and h0/c0. */
+    c = base_case();
+    c.dir = LSTMCL_BIDIRECTIONAL;
+    c.L = 2;
+    c.P = 5;
+    c.peephole = 1;
+    c.has_clip = 1;
+    c.clip = 0.7f;
+    c.w_scale = 1.0f;
+    c.lens = 1;
+    c.h0c0 = 1;
+    c.N = 4;
+    c.T = 6;
+    c.act[0][LSTMCL_SLOT_F] = (lstmcl_activation){LSTMCL_ACT_LEAKY_RELU, 0.1f, 0.0f};
+    c.act[0][LSTMCL_SLOT_G] = (lstmcl_activation){LSTMCL_ACT_ELU, 0.8f, 0.0f};
+    c.act[0][LSTMCL_SLOT_H] = (lstmcl_activation){LSTMCL_ACT_SOFTPLUS, 0.0f, 0.0f};
+    c.act[1][LSTMCL_SLOT_F] = (lstmcl_activation){LSTMCL_ACT_THRESHOLDED_RELU, 0.2f, 0.0f};
+    c.act[1][LSTMCL_SLOT_G] = (lstmcl_activation){LSTMCL_ACT_AFFINE, 0.9f, 0.1f};
+    c.act[1][LSTMCL_SLOT_H] = (lstmcl_activation){LSTMCL_ACT_RELU, 0.0f, 0.0f};
+    run_case(&c, 820);
+}
+
 /* Shapes of different sizes through one model: the workspace grows and is
  * reused without stale data. */
 static void test_workspace_reuse(void **state)
@@ -624,7 +712,11 @@ static void test_persist_gives_up(void **state)
         free(pool[i]);
 }
 
-int main(void)
+/* test_device [NAME...]: the tests named (e.g. test_covering, the fast
+ * tier's), or every test when none is named. A name that is not in the
+ * table is an error, so that a misspelt CTest command cannot pass by
+ * running nothing. */
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),
@@ -634,8 +726,29 @@ int main(void)
         cmocka_unit_test(test_long_sequence),
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_workspace_reuse),
+        cmocka_unit_test(test_covering),
         cmocka_unit_test(test_forward_cl),
         cmocka_unit_test(test_persist_gives_up),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const size_t count = sizeof tests / sizeof tests[0];
+    if (argc < 2)
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int wanted[sizeof tests / sizeof tests[0]] = {0};
+    for (int a = 1; a < argc; a++) {
+        size_t i = 0;
+        while (i < count && strcmp(argv[a], tests[i].name) != 0)
+            i++;
+        if (i == count) {
+            fprintf(stderr, "test_device: no test named %s\n", argv[a]);
+            return 2;
+        }
+        wanted[i] = 1;
+    }
+    /* In the table's order, each once. */
+    struct CMUnitTest chosen[sizeof tests / sizeof tests[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        if (wanted[i])
+            chosen[n++] = tests[i];
+    return _cmocka_run_group_tests("test_device", chosen, n, group_setup, group_teardown);
 }
