@@ -216,16 +216,19 @@ def group_e2e(lstmcl, device):
         if r.returncode != 0 or "no OpenCL device" in r.stdout:
             print("no OpenCL device: skipped")
             return SKIP
-    cases = manifest(os.path.join(DATA, "manifest.json"))
-    for c in cases:
-        tmp = tempfile.mkdtemp()
+    def case_args(c, tmp):
+        """`lstmcl run` on case c's model and inputs, outputs into tmp."""
         args = ["run", "--weights", os.path.join(DATA, c["model"])]
         for k, v in c["inputs"].items():
             args += [k, os.path.join(DATA, v)]
         for k, v in c["expect"].items():
             args += [k, os.path.join(tmp, v)]
-        args += c["extra"]
-        args += ["--validate", "--time"] if device else ["--cpu"]
+        return args + c["extra"]
+
+    cases = manifest(os.path.join(DATA, "manifest.json"))
+    for c in cases:
+        tmp = tempfile.mkdtemp()
+        args = case_args(c, tmp) + (["--validate", "--time"] if device else ["--cpu"])
         r = run(lstmcl, *args)
         if not check(r.returncode == 0, "%s: exit %d: %s" % (c["name"], r.returncode, r.stderr)):
             continue
@@ -249,12 +252,7 @@ def group_e2e(lstmcl, device):
         # not forward-only.
         chunk = "1" if c["name"] == "st_basic" else "3"
         tmp = tempfile.mkdtemp()
-        cargs = ["run", "--weights", os.path.join(DATA, c["model"])]
-        for k, v in c["inputs"].items():
-            cargs += [k, os.path.join(DATA, v)]
-        for k, v in c["expect"].items():
-            cargs += [k, os.path.join(tmp, v)]
-        cargs += c["extra"] + ["--chunk", chunk] + (["--validate"] if device else ["--cpu"])
+        cargs = case_args(c, tmp) + ["--chunk", chunk] + (["--validate"] if device else ["--cpu"])
         r = run(lstmcl, *cargs)
         prefix = c["extra"][c["extra"].index("--prefix"):][:2] if "--prefix" in c["extra"] else []
         info = run(lstmcl, "info", *(prefix + [os.path.join(DATA, c["model"])]))
