@@ -38,7 +38,7 @@ packages=(
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
   libclblast-dev libcmocka-dev
   libcjson-dev libprotobuf-c-dev protobuf-c-compiler
-  python3 python3-numpy
+  python3 python3-numpy ca-certificates
 )
 # For the fuzz targets and the bench's oneDNN column; installed when the
 # distribution has them.
@@ -106,6 +106,102 @@ install_missing() {
   fi
 }
 
+# Intel's OpenCL CPU runtime, a second OpenCL implementation beside PoCL:
+# its PyPI wheels, pinned by version and SHA-256, unpacked into a prefix of
+# the project's own (LSTMCL_DEPS_DIR, default .deps) and registered with the
+# ICD loader by one file in /etc/OpenCL/vendors naming its library by full
+# path (libintelocl.so finds the rest through its RUNPATH, $ORIGIN).
+# LSTMCL_INTEL_OCL=0 skips it; without network access to PyPI the build goes
+# on without it and says so.
+intel_ocl_version=2026.2.0
+intel_ocl_wheels=(
+  "intel_opencl_rt-2026.2.0-py2.py3-none-manylinux_2_28_x86_64.whl 6b6215a420598b4999ee01caca6d5cbe106aa4155c46c52377619c5aafce9f67 https://files.pythonhosted.org/packages/b9/ae/f011c86c610c631624d7caec75020d307080ddb0815d286b597b17e4e6e2/intel_opencl_rt-2026.2.0-py2.py3-none-manylinux_2_28_x86_64.whl"
+  "intel_cmplr_lib_rt-2026.2.0-py2.py3-none-manylinux_2_28_x86_64.whl 9f713083073a820d2496a6da8e8d4f3482aba6640f74521d25ea48dcebe72748 https://files.pythonhosted.org/packages/7a/60/c9232e85f37a7f9e40d800679341b27eae240e4992221b861e0f3882d109/intel_cmplr_lib_rt-2026.2.0-py2.py3-none-manylinux_2_28_x86_64.whl"
+  "tbb-2023.2.0-py2.py3-none-manylinux_2_28_x86_64.whl 7d80615b6e970f11671fa05b6eaa9483ac864fbfe525ac280271a78b37870b7c https://files.pythonhosted.org/packages/59/fd/8ca476c7b2513b1e64e08d3f5404c8ed19b34d0213000b5e23b3a91676c2/tbb-2023.2.0-py2.py3-none-manylinux_2_28_x86_64.whl"
+)
+intel_ocl_icd=/etc/OpenCL/vendors/lstmcl-intel-cpu.icd
+
+install_intel_ocl() {
+  [ "${LSTMCL_INTEL_OCL:-1}" != 0 ] || return 0
+  [ "$(uname -m)" = x86_64 ] || return 0
+  local deps=${LSTMCL_DEPS_DIR:-$here/.deps}
+  local prefix=$deps/intel-opencl-rt-$intel_ocl_version
+  local lib=$prefix/lib/libintelocl.so
+  local f
+  # Registered already, by this script or by an Intel installation.
+  for f in /etc/OpenCL/vendors/*.icd; do
+    [ -f "$f" ] || continue
+    if [ "$f" = "$intel_ocl_icd" ]; then
+      [ "$(cat "$f")" = "$lib" ] && [ -f "$lib" ] && return 0
+    elif grep -q 'libintelocl\.so' "$f"; then
+      return 0
+    fi
+  done
+  if [ ! -f "$lib" ]; then
+    log "installing Intel's OpenCL CPU runtime $intel_ocl_version (PyPI wheels, about 270 MB) into $prefix"
+    local why
+    if ! why=$(python3 - "$deps" "$prefix" "${intel_ocl_wheels[@]}" 2>&1 <<'PY'
+
+import hashlib, os, shutil, sys, urllib.request, zipfile
+deps, prefix, wheels = sys.argv[1], sys.argv[2], [w.split() for w in sys.argv[3:]]
+down = os.path.join(deps, "downloads")
+os.makedirs(down, exist_ok=True)
+tmp = prefix + ".partial"
+shutil.rmtree(tmp, ignore_errors=True)
+os.makedirs(os.path.join(tmp, "lib"))
+for name, sha, url in wheels:
+    path = os.path.join(down, name)
+    def digest():
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    if not (os.path.isfile(path) and digest() == sha):
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r, open(path + ".part", "wb") as f:
+                shutil.copyfileobj(r, f, 1 << 20)
+        except OSError as e:
+            sys.exit(f"cannot download {name}: {e}")
+        os.replace(path + ".part", path)
+        if digest() != sha:
+            os.unlink(path)
+            sys.exit(f"{name}: SHA-256 differs from the pinned {sha}")
+    with zipfile.ZipFile(path) as z:
+        for m in z.infolist():
+            parts = m.filename.split("/")
+            # Shared libraries and the compiler's runtime files under
+            # *.data/data/lib, without the wheel's own ICD loader and the
+            # copies of libraries stored under a second name.
+            if len(parts) != 4 or parts[1:3] != ["data", "lib"] or not parts[3]:
+                continue
+            base = parts[3]
+            if (base.startswith("libOpenCL.so") or base.endswith("-gdb.py")
+                    or base.startswith("libintelocl.so.") or base == "libcommon_clang.so"):
+                continue
+            with z.open(m) as src, open(os.path.join(tmp, "lib", base), "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+shutil.rmtree(prefix, ignore_errors=True)
+os.replace(tmp, prefix)
+PY
+    ); then
+      rm -rf "$prefix.partial"
+      log "Intel's OpenCL runtime not installed (${why##*$'\n'}); going on with the other OpenCL devices"
+      return 0
+    fi
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
+      log "Intel's OpenCL runtime not registered (writing $intel_ocl_icd needs root or sudo); OCL_ICD_VENDORS can name a directory holding a file that contains $lib"
+      return 0
+    fi
+  fi
+  "${sudo[@]}" mkdir -p /etc/OpenCL/vendors
+  printf '%s\n' "$lib" | "${sudo[@]}" tee "$intel_ocl_icd" >/dev/null
+  log "Intel's OpenCL CPU runtime registered: $intel_ocl_icd"
+}
+
 # 0 when clang can link a libFuzzer target here.
 have_libfuzzer() {
   command -v clang >/dev/null 2>&1 || return 1
@@ -141,6 +237,7 @@ case "$build_dir" in
 esac
 
 install_missing
+install_intel_ocl
 case "$mode" in
   build)
     build "$build_dir"
