@@ -104,6 +104,28 @@ typedef struct bench_device {
 void bench_probe_peaks(lstmcl_context *ctx, double *gflops, double *gbs, char *why,
                        size_t why_size);
 
+/* ------------------------------------------------------------------------ */
+/* Load (bench/load.c): --load and --threads                                 */
+/* ------------------------------------------------------------------------ */
+
+enum { BENCH_MAX_THREADS = 16, BENCH_MAX_ROUNDS = 9 };
+
+/* Starts `processes` busy processes for the rest of the run; each ends at
+ * the bench's exit or after limit_s seconds, whichever comes first. */
+int bench_load_start(int processes, unsigned limit_s, char *why, size_t why_size);
+
+/* `count` threads, each on its own context of device `device_spec`, each
+ * running w's configuration with `mopts` back to back. Returns once each
+ * has run one forward; NULL (why filled) when one could not start. `w`,
+ * `mopts` and `device_spec` must outlive bench_companions_stop. */
+typedef struct bench_companions bench_companions;
+bench_companions *bench_companions_start(size_t count, const char *device_spec,
+                                         const bench_weights *w,
+                                         const lstmcl_model_options *mopts, char *why,
+                                         size_t why_size);
+/* Stops and joins them; -1 (why filled) when one of them failed. */
+int bench_companions_stop(bench_companions *b, char *why, size_t why_size);
+
 enum { BENCH_MAX_BASELINES = 8 };
 
 typedef struct bench_result {

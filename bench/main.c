@@ -59,6 +59,10 @@ typedef struct options {
     int list;
     const char *algos[8]; /* --algo: forced in turn on each device; none: automatic */
     size_t nalgos;
+    size_t rounds;   /* --rounds */
+    int load;        /* --load: busy processes */
+    size_t threads;  /* --threads: lstmcl threads per timed row, 1 alone */
+    unsigned load_limit_s;
 } options;
 
 static void usage(FILE *f)
@@ -73,10 +77,21 @@ static void usage(FILE *f)
         "                      smoke: 20)\n"
         "  --max-reps N        at most N timed repetitions (default 1000)\n"
         "  --check/--no-check  compare each result with the CPU reference (default on)\n"
-        "  --algo LIST|all     run each device once per algorithm (gemm, fused-rows,\n"
-        "                      fused-cols, persistent; all = the four), forced as\n"
-        "                      LSTMCL_ALGO does;\n"
-        "                      default: the library's own choice, shown in each row\n"
+        "  --algo LIST|all     run each device once per algorithm of the list, forced\n"
+        "                      through the model's options (auto, gemm, fused-rows,\n"
+        "                      fused-cols, persistent-rows, persistent-cols, ...); all =\n"
+        "                      auto and the five named ones, auto's row showing what\n"
+        "                      it chose as auto=NAME; default: the automatic choice\n"
+        "  --rounds K          run a device's algorithms in turn K times over (at most\n"
+        "                      9); each row is then the round with its median time,\n"
+        "                      for comparing algorithms on a noisy machine\n"
+        "  --load P            P processes spinning on the CPU during the whole run\n"
+        "                      (ended with the bench, or after --load-limit seconds,\n"
+        "                      default 1800)\n"
+        "  --threads K         while each lstmcl row is timed, K - 1 more threads run the\n"
+        "                      same configuration and algorithm back to back, each on\n"
+        "                      its own context of the same device (default 1, at most\n"
+        "                      17)\n"
         "  --tol X             largest accepted relative error (default: grows with I+H)\n"
         "  --recurrent-only/--no-recurrent-only\n"
         "                      also time the same model with I = 1, i.e. without the\n"
@@ -135,6 +150,9 @@ static int parse_args(int argc, char **argv, options *o)
     o->devices = "all";
     o->target_ms = -1.0;
     o->max_reps = 1000;
+    o->threads = 1;
+    o->rounds = 1;
+    o->load_limit_s = 1800;
     o->check = 1;
     o->rec = -1;
     o->baselines = -1;
@@ -218,7 +236,8 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--check")) {
             o->check = 1;
         } else if (!strcmp(a, "--algo")) {
-            static const char *known[] = {"gemm", "fused-rows", "fused-cols", "persistent"};
+            static const char *known[] = {"auto",       "gemm",           "fused-rows",
+                                          "fused-cols", "persistent-rows", "persistent-cols"};
             const size_t nknown = sizeof known / sizeof known[0];
             const char *v = i + 1 < argc ? argv[++i] : NULL;
             if (v && !strcmp(v, "all")) {
@@ -279,6 +298,30 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--csv")) {
             NEED_VALUE;
             o->csv = v;
+        } else if (!strcmp(a, "--rounds")) {
+            size_t v = 0;
+            if (i + 1 >= argc || parse_size(argv[++i], &v) || v > BENCH_MAX_ROUNDS) {
+                fprintf(stderr, "lstmcl-bench: bad --rounds (1..%d)\n", BENCH_MAX_ROUNDS);
+                return -1;
+            }
+            o->rounds = v;
+        } else if (!strcmp(a, "--load") || !strcmp(a, "--load-limit") ||
+                   !strcmp(a, "--threads")) {
+            size_t v = 0;
+            if (i + 1 >= argc || parse_size(argv[++i], &v) ||
+                (!strcmp(a, "--threads") && v > BENCH_MAX_THREADS + 1) ||
+                (!strcmp(a, "--load") && v > 64)) {
+                fprintf(stderr, "lstmcl-bench: bad %s (a count: --load 1..64, --threads 1..%d, "
+                                "--load-limit seconds)\n",
+                        a, BENCH_MAX_THREADS + 1);
+                return -1;
+            }
+            if (!strcmp(a, "--load"))
+                o->load = (int)v;
+            else if (!strcmp(a, "--threads"))
+                o->threads = v;
+            else
+                o->load_limit_s = (unsigned)v;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
         } else if (!strcmp(a, "--list")) {
@@ -755,14 +798,43 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
         set_error(r, "lstmcl_model_create", st, d->ctx);
         return;
     }
-    snprintf(r->algo, sizeof r->algo, "%s", lstmcl_model_algorithm(model, c->N));
+    /* the algorithm that runs; a forced persistent layout keeps its name
+     * (the library says "persistent" for either), auto's row says what it
+     * chose */
+    const char *ran = lstmcl_model_algorithm(model, c->N);
+    const char *forced = lstmcl_algorithm_name(mopts->algorithm);
+    if (forced && !strcmp(ran, "persistent") && !strncmp(forced, "persistent-", 11))
+        ran = forced;
+    snprintf(r->algo, sizeof r->algo, "%s%s", mopts->algorithm == LSTMCL_ALGO_AUTO ? "auto=" : "",
+             ran);
     if (outputs_alloc(c, &out)) {
         snprintf(r->error, sizeof r->error, "out of host memory");
         goto done;
     }
     timing tm;
-    if (time_model(d, model, c, w->x, o, target_ms, &out, &tm, r))
+    bench_companions *comp = NULL;
+    if (o->threads > 1 && !d->is_reference) {
+        char why[256] = "";
+        comp = bench_companions_start(o->threads - 1, d->label, w, mopts, why, sizeof why);
+        if (!comp) {
+            snprintf(r->error, sizeof r->error, "--threads: %s", why);
+            goto done;
+        }
+    }
+    int timed = time_model(d, model, c, w->x, o, target_ms, &out, &tm, r);
+    if (comp) {
+        char why[400] = "";
+        if (bench_companions_stop(comp, why, sizeof why) && !r->error[0]) {
+            snprintf(r->error, sizeof r->error, "--threads: %s", why);
+            goto done;
+        }
+    }
+    if (timed)
         goto done;
+    /* the automatic choice may measure and change while it runs: the row
+     * names what it ran at the end */
+    if (mopts->algorithm == LSTMCL_ALGO_AUTO)
+        snprintf(r->algo, sizeof r->algo, "auto=%s", lstmcl_model_algorithm(model, c->N));
     r->ok = 1;
     r->wall = tm.wall;
     r->dev = tm.dev;
@@ -833,6 +905,29 @@ static int reference_outputs(lstmcl_context *ref_ctx, const bench_weights *w, ou
 /* ------------------------------------------------------------------------ */
 /* Main                                                                      */
 /* ------------------------------------------------------------------------ */
+
+/* Of the rounds' results for algorithm `ai` (stored round after round,
+ * `runs` per round), the one with the median time; a failed round wins, so
+ * that a failure is never hidden. */
+static const bench_result *bench_median_round(const bench_result *rr, size_t rounds, size_t runs,
+                                              size_t ai)
+{
+    const bench_result *by[BENCH_MAX_ROUNDS];
+    size_t n = 0;
+    for (size_t rd = 0; rd < rounds; ++rd) {
+        const bench_result *r = &rr[rd * runs + ai];
+        if (!r->ok || r->check == 0)
+            return r;
+        by[n++] = r;
+    }
+    for (size_t i = 1; i < n; ++i) /* insertion sort by median time */
+        for (size_t j = i; j > 0 && by[j]->wall.median < by[j - 1]->wall.median; --j) {
+            const bench_result *t = by[j];
+            by[j] = by[j - 1];
+            by[j - 1] = t;
+        }
+    return by[(n - 1) / 2];
+}
 
 static void run_info_init(bench_run_info *run, const options *o, int argc, char **argv,
                           const char *suite)
@@ -994,12 +1089,36 @@ int main(int argc, char **argv)
     size_t per_dev = o.nalgos ? o.nalgos : 1;
     size_t cap = nconfigs * (ndevs * per_dev + 1 + BENCH_MAX_BASELINES);
     bench_result *res = calloc(cap, sizeof *res);
-    if (!res) {
+    bench_result *round_res = calloc(o.rounds * per_dev, sizeof *round_res);
+    if (!res || !round_res) {
         fprintf(stderr, "lstmcl-bench: out of memory\n");
         return 1;
     }
+    if (o.rounds > 1) {
+        char note[160];
+        snprintf(note, sizeof note,
+                 "--rounds %zu: each device's algorithms ran in turn %zu times over; each "
+                 "row is its round with the median time",
+                 o.rounds, o.rounds);
+        add_note(&run, "%s", note);
+    }
     size_t nres = 0;
     int bad = 0;
+    if (o.load > 0) {
+        char why[128] = "";
+        if (bench_load_start(o.load, o.load_limit_s, why, sizeof why)) {
+            fprintf(stderr, "lstmcl-bench: --load: %s\n", why);
+            return 1;
+        }
+    }
+    if (o.load > 0 || o.threads > 1) {
+        char note[160];
+        snprintf(note, sizeof note,
+                 "under load: %d busy processes, %zu lstmcl threads per timed row (--load, "
+                 "--threads)",
+                 o.load, o.threads);
+        add_note(&run, "%s", note);
+    }
     bench_print_header(stdout);
     fflush(stdout);
     for (size_t ci = 0; ci < nconfigs; ++ci) {
@@ -1043,20 +1162,26 @@ int main(int argc, char **argv)
             /* --algo forces each algorithm in turn through the model's
              * options; without it the library's default applies. */
             size_t runs = devs[di].is_reference || !o.nalgos ? 1 : o.nalgos;
-            for (size_t ai = 0; ai < runs; ++ai) {
-                lstmcl_model_options mopts;
-                lstmcl_model_options_init(&mopts);
-                if (o.nalgos && !devs[di].is_reference &&
-                    lstmcl_algorithm_from_name(o.algos[ai], &mopts.algorithm) != LSTMCL_SUCCESS)
-                    mopts.algorithm = LSTMCL_ALGO_UNSET; /* checked when parsed */
-                run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, check_ref, &o,
-                              o.target_ms, tol, &mopts, &res[nres++]);
-                if (o.nalgos && !devs[di].is_reference) {
-                    if (!res[nres - 1].algo[0])
-                        snprintf(res[nres - 1].algo, sizeof res[nres - 1].algo, "%s",
-                                 o.algos[ai]);
+            /* --rounds: the algorithms in turn, K times over, each row
+             * then the round with its median time */
+            size_t rounds = devs[di].is_reference ? 1 : o.rounds;
+            for (size_t rd = 0; rd < rounds; ++rd) {
+                for (size_t ai = 0; ai < runs; ++ai) {
+                    lstmcl_model_options mopts;
+                    lstmcl_model_options_init(&mopts);
+                    if (o.nalgos && !devs[di].is_reference &&
+                        lstmcl_algorithm_from_name(o.algos[ai], &mopts.algorithm) !=
+                            LSTMCL_SUCCESS)
+                        mopts.algorithm = LSTMCL_ALGO_UNSET; /* checked when parsed */
+                    bench_result *r = &round_res[rd * runs + ai];
+                    run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, check_ref, &o,
+                                  o.target_ms, tol, &mopts, r);
+                    if (o.nalgos && !devs[di].is_reference && !r->algo[0])
+                        snprintf(r->algo, sizeof r->algo, "%s", o.algos[ai]);
                 }
             }
+            for (size_t ai = 0; ai < runs; ++ai)
+                res[nres++] = *bench_median_round(round_res, rounds, runs, ai);
         }
         size_t nlstmcl = nres - first;
         if (use_onednn) {
@@ -1114,6 +1239,7 @@ int main(int argc, char **argv)
         bad = 1;
     }
     free(res);
+    free(round_res);
     for (size_t i = 0; i < ndevs; ++i)
         lstmcl_context_destroy(devs[i].ctx);
     lstmcl_context_destroy(ref_ctx);

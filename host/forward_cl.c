@@ -510,12 +510,17 @@ typedef struct lc_io {
  * LSTMCL_ALGO_PERSISTENT. The persistent kernel, when asked for but unusable
  * (its staging does not fit local memory at this batch, or a pass found
  * its groups not running at once), gives way to the fused step. */
+static int lc_persist_usable(const lstmcl_model *m, size_t N)
+{
+    return m->persist_ok && m->persist_skip == 0 &&
+           lc_persist_local_bytes(m, N) + 1024 <= m->ctx->info.local_mem_bytes;
+}
+
 static lstmcl_algorithm lc_pick(const lstmcl_model *m, size_t N)
 {
     if (!m->fused_ok)
         return LSTMCL_ALGO_GEMM;
-    const int persist = m->persist_ok && !m->persist_broken &&
-                        lc_persist_local_bytes(m, N) + 1024 <= m->ctx->info.local_mem_bytes;
+    const int persist = lc_persist_usable(m, N);
     lstmcl_algorithm want = m->cfg.algorithm;
     if (want == LSTMCL_ALGO_AUTO)
         want = lc_tuning_pick(m, N);
@@ -526,8 +531,20 @@ static lstmcl_algorithm lc_pick(const lstmcl_model *m, size_t N)
     if (want != LSTMCL_ALGO_AUTO)
         return LSTMCL_ALGO_FUSED;
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
-        return persist ? LSTMCL_ALGO_PERSISTENT : LSTMCL_ALGO_FUSED;
+        return persist ? lc_choice_current(m, N) : LSTMCL_ALGO_FUSED;
     return N <= LC_FUSED_MAX_BATCH_GPU ? LSTMCL_ALGO_FUSED : LSTMCL_ALGO_GEMM;
+}
+
+/* The algorithm of the next pass of batch N: the automatic choice measured
+ * (choice.c) where both of its candidates can run, else lc_pick's. *timed:
+ * time this pass for the measured choice (sync: it is waited for anyway). */
+static lstmcl_algorithm lc_pass_algo(lstmcl_model *m, size_t N, int sync, int *timed)
+{
+    *timed = 0;
+    if (m->cfg.algorithm != LSTMCL_ALGO_AUTO || !(m->ctx->info.type & CL_DEVICE_TYPE_CPU) ||
+        !m->fused_ok || !lc_persist_usable(m, N) || lc_tuning_pick(m, N) != LSTMCL_ALGO_AUTO)
+        return lc_pick(m, N);
+    return lc_choice_begin(m, N, sync, timed);
 }
 
 lstmcl_algorithm lc_device_pick(const lstmcl_model *m, size_t N)
@@ -548,10 +565,39 @@ const char *lc_algorithm_name(const lstmcl_model *m, size_t N)
 }
 
 /* Polls before a group of the persistent kernel gives up waiting at the
- * device-wide barrier: about half a second on a CPU core (a poll there
- * takes some 20 ns), longer on GPUs (a global atomic takes up to 1 us). */
+ * device-wide barrier, unless the model's options set them.
+ *
+ * Forced (the caller asked for the persistent kernel): 2^25 on a CPU
+ * device, 2^22 elsewhere. A poll there took 70 to 95 ns on PoCL with the
+ * two cores busy (2^25 polls gave up after 2.3 to 3.2 s), so a give-up
+ * loses at most a few seconds before the fused step takes over.
+ *
+ * The automatic choice on a CPU device (measured, choice.c): on trial
+ * (its first runs for a batch size, and probes) 2^16, 1.5 to 6 ms, so that
+ * a trial where the cores are busy gives up early and cheaply, while a
+ * hiccup of a millisecond or two on quiet cores does not end it;
+ * when it runs as the choice 2^18, some 5 to 25 ms, so that a group that
+ * lost a scheduler slice (a few ms) is still waited for rather than the
+ * pass run twice.
+ *
+ * After a pass that gave up, the kernel stays off for a number of passes
+ * that doubles while it keeps giving up, up to 2^LC_PERSIST_BACKOFF_MAX. */
 #define LC_SPIN_LIMIT_CPU (1 << 25)
+#define LC_SPIN_LIMIT_CPU_AUTO (1 << 18)
+#define LC_SPIN_LIMIT_TRIAL (1 << 16)
 #define LC_SPIN_LIMIT_OTHER (1 << 22)
+#define LC_PERSIST_BACKOFF_MAX 8
+
+static cl_int lc_spin_limit(const lstmcl_model *m)
+{
+    if (m->cfg.persist_spin_limit)
+        return (cl_int)m->cfg.persist_spin_limit;
+    if (!(m->ctx->info.type & CL_DEVICE_TYPE_CPU))
+        return LC_SPIN_LIMIT_OTHER;
+    if (m->cfg.algorithm != LSTMCL_ALGO_AUTO)
+        return LC_SPIN_LIMIT_CPU;
+    return m->choice.short_wait ? LC_SPIN_LIMIT_TRIAL : LC_SPIN_LIMIT_CPU_AUTO;
+}
 
 /* One launch of lstm_persist for layer l (arguments as lstm_step's). */
 static lstmcl_status lc_enqueue_persist(lstmcl_model *m, size_t l, const lc_io *io, cl_mem out,
@@ -564,9 +610,7 @@ static lstmcl_status lc_enqueue_persist(lstmcl_model *m, size_t l, const lc_io *
     cl_kernel k = m->k_persist;
     const cl_int Ti = (cl_int)io->T, Ni = (cl_int)io->N, has_lens = io->lens != NULL;
     const cl_int per = (cl_int)lc_persist_per(m, io->N), has_y = out != NULL;
-    const cl_int spin = m->cfg.persist_spin_limit ? (cl_int)m->cfg.persist_spin_limit
-                        : ctx->info.type & CL_DEVICE_TYPE_CPU ? LC_SPIN_LIMIT_CPU
-                                                              : LC_SPIN_LIMIT_OTHER;
+    const cl_int spin = lc_spin_limit(m);
     const float clip_k = m->desc.clip;
     const cl_int zero = 0;
     LC_TRY_CL(ctx, clEnqueueFillBuffer(ctx->queue, w->bar, &zero, sizeof zero, 0, sizeof zero,
@@ -611,9 +655,9 @@ static lstmcl_status lc_enqueue_persist(lstmcl_model *m, size_t l, const lc_io *
 /* Enqueues a whole forward pass. With the persistent kernel, *persisted is
  * set and m->persist_gave_up is being read back: once the queue is
  * finished, nonzero there means the pass must be run again another way. */
-static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *persisted)
+static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io,
+                                        lstmcl_algorithm algo, int *persisted)
 {
-    const lstmcl_algorithm algo = lc_pick(m, io->N);
     const int fused = algo != LSTMCL_ALGO_GEMM;
     *persisted = 0;
     lstmcl_context *ctx = m->ctx;
@@ -782,7 +826,7 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io, int *p
 }
 
 static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args *a,
-                                     int *persisted)
+                                     lstmcl_algorithm algo, int *persisted)
 {
     *persisted = 0;
     lstmcl_context *ctx = m->ctx;
@@ -810,7 +854,7 @@ static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args 
     if (a->c0)
         LC_TRY_CL(ctx, clEnqueueWriteBuffer(q, w->c0, CL_FALSE, 0, csz, a->c0, 0, NULL, NULL),
                   "clEnqueueWriteBuffer", "uploading c0");
-    st = lc_enqueue_forward(m, &io, persisted);
+    st = lc_enqueue_forward(m, &io, algo, persisted);
     if (st != LSTMCL_SUCCESS)
         return st;
     if (a->y)
@@ -825,22 +869,41 @@ static lstmcl_status lc_host_forward(lstmcl_model *m, const lstmcl_forward_args 
     return LSTMCL_SUCCESS;
 }
 
+/* Before a pass (not before the rerun of one): one pass fewer for the
+ * persistent kernel to stay off. */
+static void lc_persist_pass_begins(lstmcl_model *m)
+{
+    if (m->persist_skip)
+        m->persist_skip--;
+}
+
 /* After a finished pass: did the persistent kernel give up waiting at its
  * barrier (its groups were not all running at once)? Then its results are
- * incomplete, and the model stops using it. */
+ * incomplete, and it stays off for the next passes (see
+ * LC_PERSIST_BACKOFF_MAX). */
 static int lc_persist_failed(lstmcl_model *m, int persisted)
 {
-    if (!persisted || !m->persist_gave_up)
+    if (!persisted)
         return 0;
-    m->persist_broken = 1;
+    if (!m->persist_gave_up) {
+        m->persist_misses = 0;
+        return 0;
+    }
+    if (m->persist_misses < LC_PERSIST_BACKOFF_MAX)
+        m->persist_misses++;
+    m->persist_skip = 1u << m->persist_misses;
     return 1;
 }
 
 lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a)
 {
+    lc_persist_pass_begins(m);
+    int timed = 0, gave_up = 0;
+    lstmcl_algorithm algo = lc_pass_algo(m, a->batch, 1, &timed);
+    const double t0 = timed ? lc_now_seconds() : 0.0;
     for (int attempt = 0;; attempt++) {
         int persisted = 0;
-        lstmcl_status st = lc_host_forward(m, a, &persisted);
+        lstmcl_status st = lc_host_forward(m, a, algo, &persisted);
         /* Always wait: the queue may still read or write the caller's
          * arrays. */
         cl_int err = clFinish(m->ctx->queue);
@@ -849,8 +912,13 @@ lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args 
         if (err != CL_SUCCESS)
             return lc_fail_cl(m->ctx, err, "clFinish", "forward pass");
         /* The inputs are intact; run the pass again with the fused step. */
-        if (attempt == 0 && lc_persist_failed(m, persisted))
+        if (attempt == 0 && lc_persist_failed(m, persisted)) {
+            algo = lc_pick(m, a->batch);
+            gave_up = 1;
             continue;
+        }
+        if (timed)
+            lc_choice_end(m, a->batch, a->seq_len, lc_now_seconds() - t0, gave_up);
         return LSTMCL_SUCCESS;
     }
 }
@@ -919,15 +987,33 @@ lstmcl_status lstmcl_forward_cl(lstmcl_model *m, const lstmcl_forward_cl_args *a
     if (st != LSTMCL_SUCCESS)
         return st;
     lc_io io = {T, N, a->batch_first, a->x, a->seq_lens, a->h0, a->c0, a->y, a->hn, a->cn};
-    int persisted = 0;
-    st = lc_enqueue_forward(m, &io, &persisted);
+    int persisted = 0, timed = 0, gave_up = 0;
+    lc_persist_pass_begins(m);
+    const lstmcl_algorithm algo = lc_pass_algo(m, N, 0, &timed);
+    double t0 = 0.0;
+    if (timed) {
+        /* Time this pass alone, not the caller's work queued before it. */
+        cl_int err = clFinish(m->ctx->queue);
+        if (err != CL_SUCCESS)
+            return lc_fail_cl(m->ctx, err, "clFinish", "before a timed forward pass");
+        t0 = lc_now_seconds();
+    }
+    st = lc_enqueue_forward(m, &io, algo, &persisted);
     if (st == LSTMCL_SUCCESS && persisted) {
         /* The persistent kernel's outcome is only known once it is done. */
         cl_int err = clFinish(m->ctx->queue);
         if (err != CL_SUCCESS)
             return lc_fail_cl(m->ctx, err, "clFinish", "forward pass (persistent kernel)");
-        if (lc_persist_failed(m, persisted))
-            st = lc_enqueue_forward(m, &io, &persisted);
+        if (lc_persist_failed(m, persisted)) {
+            gave_up = 1;
+            st = lc_enqueue_forward(m, &io, lc_pick(m, N), &persisted);
+        }
+    }
+    if (st == LSTMCL_SUCCESS && timed) {
+        cl_int err = clFinish(m->ctx->queue);
+        if (err != CL_SUCCESS)
+            return lc_fail_cl(m->ctx, err, "clFinish", "a timed forward pass");
+        lc_choice_end(m, N, T, lc_now_seconds() - t0, gave_up);
     }
     if (st != LSTMCL_SUCCESS) {
         clFinish(m->ctx->queue);

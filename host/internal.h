@@ -145,6 +145,27 @@ typedef struct lc_tuned {
 } lc_tuned;
 #define LC_MAX_TUNED 64
 
+/* The measured choice between the fused step and the persistent kernel on
+ * CPU devices (choice.c): per batch size, seconds per step of each. */
+#define LC_CHOICE_SLOTS 8
+typedef struct lc_choice_slot {
+    size_t N; /* 0: free */
+    unsigned long last_use;
+    double est[2];       /* seconds per step: [0] fused step, [1] persistent */
+    unsigned samples[2]; /* timed passes counted in est */
+    int current;         /* the candidate that runs between probes */
+    unsigned since, every; /* passes since the last probe, and between probes */
+    unsigned failed_trials; /* first trials of the persistent kernel that gave up */
+} lc_choice_slot;
+typedef struct lc_choice {
+    lc_choice_slot slot[LC_CHOICE_SLOTS];
+    unsigned long clock;
+    int warm[2];        /* the candidate's kernel has run once in this model */
+    int pass_candidate; /* of the pass begun last */
+    int probing;
+    int short_wait; /* the pass runs the persistent kernel on trial */
+} lc_choice;
+
 struct lstmcl_model {
     lstmcl_context *ctx;
     lstmcl_model_desc desc; /* activations resolved */
@@ -162,11 +183,15 @@ struct lstmcl_model {
     size_t wg_j;         /* work-group size of the fused kernels */
     /* The persistent kernel (lstm_persist): groups launched (no more than
      * the device's compute units), units and outputs per group, whether
-     * the group's R slice sits in local memory, and whether a pass of this
-     * model found the groups not running at once (it then stays off). */
-    int persist_ok, persist_r_local, persist_broken;
+     * the group's R slice sits in local memory. After a pass whose groups
+     * were found not running at once, the kernel stays off for
+     * persist_skip passes, a number that doubles with each such pass in a
+     * row (persist_misses) up to LC_PERSIST_BACKOFF_MAX. */
+    int persist_ok, persist_r_local;
+    unsigned persist_skip, persist_misses;
     size_t persist_groups, persist_upg, persist_opg;
     cl_int persist_gave_up; /* read back from ws.bar[1] after a pass */
+    lc_choice choice;       /* the automatic choice measured (CPU devices) */
     int program_from_cache;
     lc_tuned tuned[LC_MAX_TUNED]; /* this device's entries, nearest hidden size */
     size_t n_tuned;
@@ -190,6 +215,15 @@ void lc_device_ws_release(lstmcl_model *m);
 /* The algorithm a device forward of batch N runs (GEMM, FUSED or
  * PERSISTENT; the layout is the model's). */
 lstmcl_algorithm lc_device_pick(const lstmcl_model *m, size_t N);
+
+/* The measured choice (choice.c). lc_choice_begin: the algorithm for the
+ * next pass of batch N (FUSED or PERSISTENT) and whether to time it (sync:
+ * the pass is waited for anyway); lc_choice_end: the timed pass took
+ * `seconds` for T steps. lc_choice_current: what runs between probes. */
+lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed);
+void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave_up);
+lstmcl_algorithm lc_choice_current(const lstmcl_model *m, size_t N);
+double lc_now_seconds(void);
 
 /* Builds a program for the context's device, from the on-disk cache in
  * cache_dir (NULL: no cache) when it holds this source, options, device and

@@ -452,9 +452,11 @@ typedef struct lstmcl_model_options {
      * run at once make its barrier give up (for testing the fallback). */
     size_t persist_groups;
     /* Polls of the persistent kernel's device-wide barrier before a
-     * work-group gives up, 1 to 2^30. 0: unset: 2^25 on CPU devices, 2^22
-     * elsewhere. A wait that gives up costs this many polls once, then the
-     * model uses the fused step. */
+     * work-group gives up, 1 to 2^30. 0: unset: on CPU devices 2^18 (some
+     * milliseconds) when the kernel runs by the automatic choice and 2^25
+     * when it is forced; 2^22 elsewhere. A pass that gives up runs again on
+     * the fused step, and the model then leaves the persistent kernel off
+     * for 2 passes, doubling while it keeps giving up, up to 256. */
     size_t persist_spin_limit;
 } lstmcl_model_options;
 
@@ -504,12 +506,17 @@ LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl
  * device and shape, or by the tuning file; the option `algorithm` (default
  * $LSTMCL_ALGO) forces one, and `persist_groups` (default
  * $LSTMCL_PERSIST_GROUPS) sets the persistent kernel's work-group count
- * (lstmcl_model_options). When the persistent kernel's
- * work-groups turn out not to run at once (the device is shared, or runs
- * fewer groups at a time than it reports), its bounded wait gives up, the
- * pass is run again with the fused step, and the model keeps the fused step
- * from then on; this function then says so. Static storage; NULL for a NULL
- * model. */
+ * (lstmcl_model_options). On CPU devices the automatic choice between the
+ * fused step and the persistent kernel is measured while the model runs
+ * (timing its passes, per batch size, and trying the other one now and
+ * then), so this answer may change from one pass to the next; it names what
+ * runs between those trials ("persistent" before any pass). When the
+ * persistent kernel's work-groups turn out not to run at once (the device
+ * is shared, or runs fewer groups at a time than it reports), its bounded
+ * wait gives up, the pass is run again with the fused step, and the model
+ * leaves the persistent kernel off for the next passes (2, doubling while
+ * it keeps giving up, up to 256); this function then says so. Static
+ * storage; NULL for a NULL model. */
 LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t batch);
 
 /* 1 when the model's kernels were loaded from the program cache on disk

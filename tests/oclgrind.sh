@@ -309,7 +309,7 @@ og() {
   else
     og_result=PASS
     report PASS "$what" "$lim" "$checks" "$secs" \
-      "${note}$(grep -m1 '^algorithm after' "$out" | sed 's/^algorithm after the first pass: /fell back to /')"
+      "${note}$(grep -m1 '^algorithm after' "$out" | sed 's/^algorithm after the runs: /fell back to /')"
   fi
 }
 
@@ -416,7 +416,7 @@ native() { # NAME WHAT ARGS...: one demo run on PoCL; sets nat_out
   nat_out=$out
   if [ "$rc" -eq 0 ]; then
     report PASS "$what" pocl native "$(since "$t0")" \
-      "$(grep -m1 '^algorithm after' "$out" | sed 's/^algorithm after the first pass: /fell back to /')"
+      "$(grep -m1 '^algorithm after' "$out" | sed 's/^algorithm after the runs: /fell back to /')"
   else
     report FAIL "$what" pocl native "$(since "$t0")" \
       "demo exit $rc: $(grep -m1 -E 'FAILED|lstmcl-demo:' "$out" || echo "see $out")"

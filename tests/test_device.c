@@ -712,6 +712,96 @@ static void test_persist_gives_up(void **state)
         free(pool[i]);
 }
 
+/* The automatic choice on a CPU device measures the fused step and the
+ * persistent kernel while the model runs and switches between them
+ * (host/choice.c): every pass must give the reference's numbers whichever
+ * ran, through more batch sizes than the choice keeps slots for, on the
+ * host API and on caller-owned buffers. */
+static void test_auto_measured(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_DEVICE();
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.algorithm = LSTMCL_ALGO_AUTO;
+    const size_t I = 7, H = 33, L = 2, Tmax = 9, Nmax = 11;
+    tu_rng r = {4242};
+    lstmcl_model_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.input_size = I;
+    desc.hidden_size = H;
+    desc.num_layers = L;
+    desc.direction = LSTMCL_FORWARD;
+    float *pool[16];
+    size_t npool = 0;
+    lstmcl_layer_weights lw[2];
+    memset(lw, 0, sizeof lw);
+    for (size_t l = 0; l < L; l++) {
+        rand_tensor(&r, &lw[l].input_weights[0], 4 * H, l ? H : I, 0.4f, pool, &npool);
+        rand_tensor(&r, &lw[l].recurrent_weights[0], 4 * H, H, 0.4f, pool, &npool);
+        rand_tensor(&r, &lw[l].input_bias[0], 4 * H, 0, 0.4f, pool, &npool);
+        rand_tensor(&r, &lw[l].recurrent_bias[0], 4 * H, 0, 0.4f, pool, &npool);
+    }
+    lstmcl_model *m = NULL;
+    assert_int_equal(lstmcl_model_create_with(g_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &opts,
+                                              &m),
+                     LSTMCL_SUCCESS);
+    cl_context clctx = NULL;
+    cl_command_queue q = NULL;
+    assert_int_equal(lstmcl_context_cl_objects(g_ctx, &clctx, NULL, &q), LSTMCL_SUCCESS);
+    float *x = malloc(Tmax * Nmax * I * sizeof(float));
+    float *y = malloc(Tmax * Nmax * H * sizeof(float));
+    float *yr = malloc(Tmax * Nmax * H * sizeof(float));
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(yr);
+    cl_int err = CL_SUCCESS;
+    cl_mem bx = clCreateBuffer(clctx, CL_MEM_READ_WRITE, Tmax * Nmax * I * sizeof(float), NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_mem by = clCreateBuffer(clctx, CL_MEM_READ_WRITE, Tmax * Nmax * H * sizeof(float), NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    for (size_t pass = 0; pass < 60; pass++) {
+        const size_t N = 1 + pass % Nmax, T = 1 + (pass * 7) % Tmax;
+        tu_fill(&r, x, T * N * I, -1.0f, 1.0f);
+        lstmcl_forward_args a = {T, N, 0, x, NULL, NULL, NULL, yr, NULL, NULL};
+        assert_int_equal(lstmcl_forward_reference(m, &a), LSTMCL_SUCCESS);
+        if (pass % 3 == 2) { /* caller-owned buffers */
+            assert_int_equal(clEnqueueWriteBuffer(q, bx, CL_TRUE, 0, T * N * I * sizeof(float), x,
+                                                  0, NULL, NULL),
+                             CL_SUCCESS);
+            lstmcl_forward_cl_args ca;
+            memset(&ca, 0, sizeof ca);
+            ca.seq_len = T;
+            ca.batch = N;
+            ca.x = bx;
+            ca.y = by;
+            assert_int_equal(lstmcl_forward_cl(m, &ca, NULL), LSTMCL_SUCCESS);
+            assert_int_equal(clEnqueueReadBuffer(q, by, CL_TRUE, 0, T * N * H * sizeof(float), y,
+                                                 0, NULL, NULL),
+                             CL_SUCCESS);
+        } else {
+            a.y = y;
+            assert_int_equal(lstmcl_forward(m, &a), LSTMCL_SUCCESS);
+        }
+        size_t where = 0;
+        double d = tu_max_abs_diff(y, yr, T * N * H, &where);
+        if (d > 1e-4)
+            fprintf(stderr, "pass %zu (T %zu, N %zu, %s): off by %g at %zu\n", pass, T, N,
+                    lstmcl_model_algorithm(m, N), d, where);
+        assert_true(d <= 1e-4);
+        const char *ran = lstmcl_model_algorithm(m, N);
+        assert_non_null(ran);
+    }
+    clReleaseMemObject(bx);
+    clReleaseMemObject(by);
+    free(x);
+    free(y);
+    free(yr);
+    lstmcl_model_destroy(m);
+    for (size_t i = 0; i < npool; i++)
+        free(pool[i]);
+}
+
 /* test_device [NAME...]: the tests named (e.g. test_covering, the fast
  * tier's), or every test when none is named. A name that is not in the
  * table is an error, so that a misspelt CTest command cannot pass by
@@ -729,6 +819,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_covering),
         cmocka_unit_test(test_forward_cl),
         cmocka_unit_test(test_persist_gives_up),
+        cmocka_unit_test(test_auto_measured),
     };
     const size_t count = sizeof tests / sizeof tests[0];
     if (argc < 2)

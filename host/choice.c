@@ -1,0 +1,171 @@
+/* The automatic choice between the fused step and the persistent kernel on
+ * CPU devices, measured while the model runs.
+ *
+ * Why measure: which of the two is faster on a CPU depends on the OpenCL
+ * implementation and on what else runs on the cores, not only on the shape.
+ * Quiet, on PoCL the persistent kernel saves the per-step launches and won
+ * by up to 40% at small hidden sizes; on Intel's CPU runtime it was 2 to 3
+ * times slower than the fused step at H >= 1536 (bench/results). And when
+ * other processes or other lstmcl threads share the cores, the persistent
+ * kernel's groups lose whole scheduler slices at its device-wide barrier
+ * every step: lstmcl-demo -H 512 -N 4 -T 100 took 148 ms with it against
+ * 51 ms with the fused step beside two busy processes, 27 ms for both
+ * alone. No rule of shape and device gets all of these right, and the last
+ * one changes from minute to minute.
+ *
+ * How: per batch size (a few slots, least recently used replaced), the
+ * seconds per step of each candidate, from timed passes. A new batch size
+ * runs each candidate once (a model's first pass of a kernel, which pays
+ * for its first launch, does not count), then the faster one. Every
+ * `every` passes the other one runs once more (a probe), so that a change
+ * of load is noticed; `every` doubles, up to LC_CHOICE_PROBE_MAX, while
+ * probes keep confirming the choice, and starts again at
+ * LC_CHOICE_PROBE_MIN after a switch. Estimates are moving averages (a
+ * probe's sample replaces the estimate); a switch needs a 5% margin, so
+ * that noise does not flip the choice at each probe.
+ *
+ * Where other work holds the cores, each step of the persistent kernel can
+ * wait a whole scheduler slice at its barrier: 150 steps at H = 256 took
+ * 1.2 s against 8 ms for the fused step beside two busy processes and a
+ * second lstmcl thread. So on trial (its first runs for a batch size, and
+ * probes) it waits at most LC_SPIN_LIMIT_TRIAL polls before giving up; a
+ * trial that gives up costs about that and a rerun on the fused step, and
+ * counts as "not faster". When it runs as the choice it waits longer
+ * (forward_cl.c), and a pass that gives up then counts with its rerun.
+ *
+ * lstmcl_forward (host arrays) waits for every pass anyway, so each pass
+ * is timed. lstmcl_forward_cl returns before the device finishes; there
+ * only the passes that must be timed (the first runs and probes) and the
+ * persistent kernel's (which already wait, to read its flag) wait for the
+ * queue, before and after, so that the caller's earlier work is not
+ * counted. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define LC_CHOICE_PROBE_MIN 8
+#define LC_CHOICE_PROBE_MAX 256
+#define LC_CHOICE_MARGIN 0.95
+#define LC_CHOICE_ALPHA 0.3 /* weight of a new sample of the running choice */
+
+double lc_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static lc_choice_slot *lc_choice_slot_for(lstmcl_model *m, size_t N)
+{
+    lc_choice *c = &m->choice;
+    lc_choice_slot *free_slot = NULL, *oldest = &c->slot[0];
+    for (size_t i = 0; i < LC_CHOICE_SLOTS; i++) {
+        lc_choice_slot *s = &c->slot[i];
+        if (s->N == N)
+            return s;
+        if (!s->N && !free_slot)
+            free_slot = s;
+        if (s->last_use < oldest->last_use)
+            oldest = s;
+    }
+    lc_choice_slot *s = free_slot ? free_slot : oldest;
+    memset(s, 0, sizeof *s);
+    s->N = N;
+    s->current = 1; /* the persistent kernel until measured otherwise */
+    s->every = LC_CHOICE_PROBE_MIN;
+    return s;
+}
+
+static const lc_choice_slot *lc_choice_slot_find(const lstmcl_model *m, size_t N)
+{
+    for (size_t i = 0; i < LC_CHOICE_SLOTS; i++)
+        if (m->choice.slot[i].N == N)
+            return &m->choice.slot[i];
+    return NULL;
+}
+
+static lstmcl_algorithm lc_candidate_algo(int k)
+{
+    return k ? LSTMCL_ALGO_PERSISTENT : LSTMCL_ALGO_FUSED;
+}
+
+lstmcl_algorithm lc_choice_current(const lstmcl_model *m, size_t N)
+{
+    const lc_choice_slot *s = lc_choice_slot_find(m, N);
+    return lc_candidate_algo(s ? s->current : 1);
+}
+
+lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed)
+{
+    lc_choice *c = &m->choice;
+    lc_choice_slot *s = lc_choice_slot_for(m, N);
+    s->last_use = ++c->clock;
+    int k;
+    c->probing = 0;
+    if (s->samples[1] == 0) {
+        k = 1;
+    } else if (s->samples[0] == 0) {
+        k = 0;
+    } else if (++s->since >= s->every) {
+        s->since = 0;
+        k = !s->current;
+        c->probing = 1;
+    } else {
+        k = s->current;
+    }
+    c->pass_candidate = k;
+    /* The persistent kernel on trial (not yet measured, or probed) waits
+     * at its barrier for a short time only: where the cores are busy a
+     * trial costs a few milliseconds and a rerun on the fused step, not a
+     * slow pass. */
+    c->short_wait = k == 1 && (s->samples[1] == 0 || c->probing);
+    *timed = sync || k == 1 || s->samples[k] == 0 || c->probing;
+    return lc_candidate_algo(k);
+}
+
+void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave_up)
+{
+    lc_choice *c = &m->choice;
+    lc_choice_slot *s = lc_choice_slot_for(m, N);
+    const int k = c->pass_candidate, trial = c->short_wait;
+    c->short_wait = 0;
+    if (trial && gave_up) {
+        /* Its groups did not all run at once: the cores are busy. A probe
+         * leaves the choice as it is and comes back later; a first trial
+         * that gives up twice marks the kernel slower than any
+         * measurement, until a probe finds otherwise. */
+        if (c->probing) {
+            if (s->every < LC_CHOICE_PROBE_MAX)
+                s->every *= 2;
+        } else if (++s->failed_trials >= 2) {
+            s->est[1] = HUGE_VAL;
+            s->samples[1] = 1;
+            s->current = 0;
+        }
+        return;
+    }
+    if (!c->warm[k]) {
+        /* the first launch of this kernel in this model */
+        c->warm[k] = 1;
+        return;
+    }
+    const double per_step = seconds / (double)(T ? T : 1);
+    if (s->samples[k] == 0 || c->probing || !isfinite(s->est[k]))
+        s->est[k] = per_step; /* a probe's is the freshest word on it */
+    else
+        s->est[k] += LC_CHOICE_ALPHA * (per_step - s->est[k]);
+    s->samples[k]++;
+    if (!s->samples[0] || !s->samples[1])
+        return;
+    const int other = !s->current;
+    if (s->est[other] < LC_CHOICE_MARGIN * s->est[s->current]) {
+        s->current = other;
+        s->every = LC_CHOICE_PROBE_MIN;
+        s->since = 0;
+    } else if (c->probing && s->every < LC_CHOICE_PROBE_MAX) {
+        s->every *= 2;
+    }
+}
