@@ -15,8 +15,9 @@
  *
  * How: per batch size (a few slots, least recently used replaced), the
  * seconds per step of each candidate, from timed passes. A new batch size
- * runs each candidate once (a model's first pass of a kernel, which pays
- * for its first launch, does not count), then the faster one. Every
+ * runs the candidates in turn until each has one timed pass (a model's
+ * first pass of a kernel, which pays for its first launch, does not
+ * count), then the faster one. Every
  * `every` passes the other one runs once more (a probe), so that a change
  * of load is noticed; `every` doubles, up to LC_CHOICE_PROBE_MAX, while
  * probes keep confirming the choice, and starts again at
@@ -105,10 +106,10 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
     s->last_use = ++c->clock;
     int k;
     c->probing = 0;
-    if (s->samples[1] == 0) {
-        k = 1;
-    } else if (s->samples[0] == 0) {
-        k = 0;
+    if (s->samples[0] == 0 && s->samples[1] == 0) {
+        k = s->trials++ % 2 == 0; /* in turn, the persistent kernel first */
+    } else if (s->samples[0] == 0 || s->samples[1] == 0) {
+        k = s->samples[1] == 0;
     } else if (++s->since >= s->every) {
         s->since = 0;
         k = !s->current;

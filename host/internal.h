@@ -155,6 +155,7 @@ typedef struct lc_choice_slot {
     unsigned samples[2]; /* timed passes counted in est */
     int current;         /* the candidate that runs between probes */
     unsigned since, every; /* passes since the last probe, and between probes */
+    unsigned trials;        /* first passes run, the candidates in turn */
     unsigned failed_trials; /* first trials of the persistent kernel that gave up */
 } lc_choice_slot;
 typedef struct lc_choice {

@@ -1,0 +1,234 @@
+/* The measured automatic choice's policy (host/choice.c), driven with
+ * synthetic pass times so that every decision is deterministic: each
+ * candidate is tried first (a kernel's first launch in a model not
+ * counted), then the faster one runs; the other is probed after 8 passes,
+ * then 16, 32, ... while the choice holds; a slower running choice gives
+ * way at once; a probe that is faster wins back; a persistent kernel whose
+ * trials give up (busy cores) is set aside; batch sizes keep their own
+ * measurements in a few slots, the least recently used replaced. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "internal.h"
+
+enum { P = 1, F = 0 };
+
+/* Per-step seconds of each candidate in the next passes, and whether the
+ * persistent kernel gives up when on trial. */
+typedef struct world {
+    double p, f;
+    int trials_give_up;
+    int async; /* the caller is lstmcl_forward_cl: only timed passes report */
+} world;
+
+/* One pass of batch N through the choice: returns the candidate that ran
+ * (P or F); *timed as lc_choice_begin said for an asynchronous caller. */
+static int pass(lstmcl_model *m, size_t N, const world *w, int *timed)
+{
+    int t = 0;
+    lstmcl_algorithm a = lc_choice_begin(m, N, !w->async, &t);
+    assert_true(a == LSTMCL_ALGO_PERSISTENT || a == LSTMCL_ALGO_FUSED);
+    const int k = a == LSTMCL_ALGO_PERSISTENT ? P : F;
+    const int gave_up = k == P && m->choice.short_wait && w->trials_give_up;
+    /* a pass that gave up ran again on the fused step */
+    double per_step = gave_up ? 0.1 * w->p + w->f : (k == P ? w->p : w->f);
+    if (t)
+        lc_choice_end(m, N, 10, 10 * per_step, gave_up);
+    if (timed)
+        *timed = t;
+    return k;
+}
+
+static int current(const lstmcl_model *m, size_t N)
+{
+    return lc_choice_current(m, N) == LSTMCL_ALGO_PERSISTENT ? P : F;
+}
+
+static lstmcl_model *model(void)
+{
+    lstmcl_model *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    return m;
+}
+
+static void test_tries_both_then_the_faster(void **state)
+{
+    (void)state;
+    lstmcl_model *m = model();
+    world w = {1e-3, 2e-3, 0, 0};
+    assert_int_equal(current(m, 4), P); /* before any pass */
+    int timed = 0;
+    /* first launches (not counted), then one timed trial of each */
+    assert_int_equal(pass(m, 4, &w, &timed), P);
+    assert_true(timed);
+    assert_int_equal(pass(m, 4, &w, &timed), F);
+    assert_true(timed);
+    assert_int_equal(pass(m, 4, &w, &timed), P);
+    assert_int_equal(pass(m, 4, &w, &timed), F);
+    assert_true(timed);
+    assert_int_equal(current(m, 4), P);
+    /* then the persistent kernel, the fused step probed after 8, 16 and 32
+     * more passes: 3 probes in the next 100 */
+    int probes = 0, first_probe = -1;
+    for (int i = 1; i <= 100; i++) {
+        if (pass(m, 4, &w, &timed) == F) {
+            probes++;
+            assert_true(timed);
+            if (first_probe < 0)
+                first_probe = i;
+        }
+    }
+    assert_int_equal(first_probe, 8);
+    assert_int_equal(probes, 3);
+    assert_int_equal(current(m, 4), P);
+    free(m);
+}
+
+static void test_unprobed_fused_passes_not_timed(void **state)
+{
+    (void)state;
+    lstmcl_model *m = model();
+    world w = {3e-3, 1e-3, 0, 1};
+    for (int i = 0; i < 4; i++)
+        pass(m, 2, &w, NULL);
+    assert_int_equal(current(m, 2), F);
+    /* an asynchronous caller need not wait for the fused step between
+     * probes; the persistent kernel's passes are timed */
+    int untimed = 0, timed = 0;
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(pass(m, 2, &w, &timed), F);
+        untimed += !timed;
+    }
+    assert_int_equal(untimed, 7);
+    assert_int_equal(pass(m, 2, &w, &timed), P); /* the probe */
+    assert_true(timed);
+    free(m);
+}
+
+static void test_follows_the_load(void **state)
+{
+    (void)state;
+    lstmcl_model *m = model();
+    world w = {1e-3, 2e-3, 0, 0};
+    for (int i = 0; i < 50; i++)
+        pass(m, 8, &w, NULL);
+    assert_int_equal(current(m, 8), P);
+    /* other work takes the cores: the persistent kernel's steps wait for
+     * whole scheduler slices */
+    w.p = 20e-3;
+    w.f = 4e-3;
+    int gave_way = -1;
+    for (int i = 1; i <= 3 && gave_way < 0; i++) {
+        pass(m, 8, &w, NULL);
+        if (current(m, 8) == F)
+            gave_way = i;
+    }
+    assert_int_equal(gave_way, 1);
+    for (int i = 0; i < 20; i++)
+        pass(m, 8, &w, NULL);
+    assert_int_equal(current(m, 8), F);
+    /* the cores are free again: a probe finds the persistent kernel faster
+     * (the probes came after 8 and 16 passes, the next one 32 later) */
+    w.p = 1e-3;
+    w.f = 2e-3;
+    int back = -1;
+    for (int i = 1; i <= 40 && back < 0; i++) {
+        pass(m, 8, &w, NULL);
+        if (current(m, 8) == P)
+            back = i;
+    }
+    assert_true(back > 0);
+    free(m);
+}
+
+static void test_margin_keeps_the_choice(void **state)
+{
+    (void)state;
+    lstmcl_model *m = model();
+    world w = {1.00e-3, 1.02e-3, 0, 0};
+    for (int i = 0; i < 4; i++)
+        pass(m, 3, &w, NULL);
+    assert_int_equal(current(m, 3), P);
+    /* within 5%, either way: no switch at any probe */
+    for (int i = 0; i < 300; i++) {
+        w.f = (i % 2) ? 0.97e-3 : 1.03e-3;
+        pass(m, 3, &w, NULL);
+        assert_int_equal(current(m, 3), P);
+    }
+    free(m);
+}
+
+static void test_trials_that_give_up(void **state)
+{
+    (void)state;
+    lstmcl_model *m = model();
+    /* busy cores: each trial of the persistent kernel gives up */
+    world w = {50e-3, 4e-3, 1, 0};
+    assert_int_equal(pass(m, 5, &w, NULL), P);
+    assert_int_equal(pass(m, 5, &w, NULL), F);
+    assert_int_equal(pass(m, 5, &w, NULL), P); /* tried once more */
+    assert_int_equal(current(m, 5), F);         /* then set aside */
+    int p_runs = 0;
+    for (int i = 0; i < 60; i++)
+        p_runs += pass(m, 5, &w, NULL) == P;
+    /* after the fused step's timed trial, probes after 8, 16 and 32
+     * passes, each giving up and doubling the wait */
+    assert_int_equal(p_runs, 3);
+    assert_int_equal(current(m, 5), F);
+    /* quiet again: a probe that runs to the end is measured (the first
+     * one is the kernel's first launch in this model, not counted), and
+     * wins */
+    w.trials_give_up = 0;
+    w.p = 1e-3;
+    int back = -1;
+    for (int i = 1; i <= 200 && back < 0; i++) {
+        pass(m, 5, &w, NULL);
+        if (current(m, 5) == P)
+            back = i;
+    }
+    assert_true(back > 0);
+    free(m);
+}
+
+static void test_slots_per_batch(void **state)
+{
+    (void)state;
+    lstmcl_model *m = model();
+    world slow_p = {3e-3, 1e-3, 0, 0}, fast_p = {1e-3, 3e-3, 0, 0};
+    /* batch 1 prefers the fused step, batch 2 the persistent kernel */
+    for (int i = 0; i < 6; i++) {
+        pass(m, 1, &slow_p, NULL);
+        pass(m, 2, &fast_p, NULL);
+    }
+    assert_int_equal(current(m, 1), F);
+    assert_int_equal(current(m, 2), P);
+    /* LC_CHOICE_SLOTS more batch sizes, batch 2 kept in use: batch 1's
+     * slot, the least recently used, goes, and it is measured again */
+    for (size_t N = 10; N < 10 + LC_CHOICE_SLOTS - 1; N++) {
+        pass(m, N, &fast_p, NULL);
+        pass(m, 2, &fast_p, NULL);
+    }
+    assert_int_equal(current(m, 2), P);
+    assert_int_equal(current(m, 1), P); /* no slot: the default */
+    assert_int_equal(pass(m, 1, &slow_p, NULL), P); /* a trial again */
+    assert_int_equal(pass(m, 1, &slow_p, NULL), F);
+    assert_int_equal(current(m, 1), F);
+    free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tries_both_then_the_faster),
+        cmocka_unit_test(test_unprobed_fused_passes_not_timed),
+        cmocka_unit_test(test_follows_the_load),
+        cmocka_unit_test(test_margin_keeps_the_choice),
+        cmocka_unit_test(test_trials_that_give_up),
+        cmocka_unit_test(test_slots_per_batch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
