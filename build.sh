@@ -132,7 +132,10 @@ install_intel_ocl() {
   for f in /etc/OpenCL/vendors/*.icd; do
     [ -f "$f" ] || continue
     if [ "$f" = "$intel_ocl_icd" ]; then
-      [ "$(cat "$f")" = "$lib" ] && [ -f "$lib" ] && return 0
+      # this version, unpacked by this checkout or another one
+      case "$(cat "$f")" in
+        */intel-opencl-rt-$intel_ocl_version/lib/libintelocl.so) [ -f "$(cat "$f")" ] && return 0 ;;
+      esac
     elif grep -q 'libintelocl\.so' "$f"; then
       return 0
     fi

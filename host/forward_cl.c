@@ -6,6 +6,7 @@
  * h(t-1) R^T, the fused elementwise cell kernel, and for a projected LSTM
  * one SGEMM per direction plus a small kernel that commits h and y. */
 #include <clblast_c.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -889,9 +890,16 @@ static int lc_persist_failed(lstmcl_model *m, int persisted)
         m->persist_misses = 0;
         return 0;
     }
-    if (m->persist_misses < LC_PERSIST_BACKOFF_MAX)
+    if (m->persist_misses < LC_PERSIST_BACKOFF_MAX) {
         m->persist_misses++;
-    m->persist_skip = 1u << m->persist_misses;
+        m->persist_skip = 1u << m->persist_misses;
+    } else {
+        /* Forced, each retry can cost seconds of polling (2^25 polls on a
+         * CPU): after this many in a row it stays off. The automatic
+         * choice keeps retrying, with its short trials. */
+        m->persist_skip = m->cfg.algorithm == LSTMCL_ALGO_AUTO ? 1u << LC_PERSIST_BACKOFF_MAX
+                                                               : UINT_MAX;
+    }
     return 1;
 }
 

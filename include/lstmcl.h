@@ -456,7 +456,8 @@ typedef struct lstmcl_model_options {
      * milliseconds) when the kernel runs by the automatic choice and 2^25
      * when it is forced; 2^22 elsewhere. A pass that gives up runs again on
      * the fused step, and the model then leaves the persistent kernel off
-     * for 2 passes, doubling while it keeps giving up, up to 256. */
+     * for 2 passes, doubling while it keeps giving up, up to 256; forced,
+     * it stays off after 9 give-ups in a row. */
     size_t persist_spin_limit;
 } lstmcl_model_options;
 
@@ -515,7 +516,8 @@ LSTMCL_API lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl
  * is shared, or runs fewer groups at a time than it reports), its bounded
  * wait gives up, the pass is run again with the fused step, and the model
  * leaves the persistent kernel off for the next passes (2, doubling while
- * it keeps giving up, up to 256); this function then says so. Static
+ * it keeps giving up, up to 256; forced, for good after 9 give-ups in a
+ * row); this function then says so. Static
  * storage; NULL for a NULL model. */
 LSTMCL_API const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t batch);
 

@@ -404,67 +404,75 @@ if [ -n "$giveup_1k" ] && [ -n "$giveup_100k" ] && [ -n "$fused_ref" ]; then
 fi
 
 # ---------------------------------------------------------------------------
-# Item 4 natively on PoCL (no Oclgrind): four times as many persistent
-# groups as compute units, a short spin limit.
-native() { # NAME WHAT ARGS...: one demo run on PoCL; sets nat_out
+# Item 4 natively (no Oclgrind) on each CPU runtime found, PoCL's and
+# Intel's: four times as many persistent groups as compute units, a short
+# spin limit.
+native() { # NAME WHAT ARGS...: one demo run on $ndev; sets nat_out
   local name=$1 what=$2
   shift 2
   local out=$work/$name.out t0 rc
   t0=$(date +%s.%N)
-  timeout "$limit_s" "$demo" --device "$pocl" "$@" --cache-dir "$work/kernel-cache" >"$out" 2>&1
+  timeout "$limit_s" "$demo" --device "$ndev" "$@" --cache-dir "$work/kernel-cache" >"$out" 2>&1
   rc=$?
   nat_out=$out
   if [ "$rc" -eq 0 ]; then
-    report PASS "$what" pocl native "$(since "$t0")" \
+    report PASS "$what" "$nlabel" native "$(since "$t0")" \
       "$(grep -m1 '^algorithm after' "$out" | sed 's/^algorithm after the runs: /fell back to /')"
   else
-    report FAIL "$what" pocl native "$(since "$t0")" \
+    report FAIL "$what" "$nlabel" native "$(since "$t0")" \
       "demo exit $rc: $(grep -m1 -E 'FAILED|lstmcl-demo:' "$out" || echo "see $out")"
   fi
 }
-pocl='' cu=''
-for spec in pthread cpu-; do
-  # PoCL names its CPU device pthread-<cpu> (up to 3.x) or cpu-<...>.
-  line=$("$demo" --device "$spec" -H 1 -N 1 -T 1 --repeat 0 --cache-dir off 2>/dev/null |
-    grep '^device: .*(Portable Computing Language')
-  if [ -n "$line" ]; then
-    pocl=$spec
-    cu=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) compute units)$/\1/p')
-    break
-  fi
-done
-if [ -z "$pocl" ]; then
-  report SKIP "item 4 on PoCL" pocl native 0 "no PoCL CPU device (pthread-*, cpu-*) found"
-else
+median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "" }'; }
+native_runtime() { # LABEL DEVICE-INDEX COMPUTE-UNITS
+  nlabel=$1 ndev=$2
+  local cu=$3 groups spin run
   groups=$((${cu:-1} * 4))
   [ "$groups" -gt 4096 ] && groups=4096
   # The first pass of each run: the give-up and the fused rerun, against
   # the first pass of a fused-step run of the same build; medians of three
-  # runs each. PoCL compiles a kernel at its first launch (then keeps it in
-  # its own cache): a first run warms that up.
-  median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "" }'; }
+  # runs each. A runtime may compile a kernel at its first launch (PoCL
+  # does, then keeps it in its own cache): a first run warms that up.
   for spin in 1000 1048576; do
     flags=(-H 17 -N 3 -T 4 --repeat 3 --persist-groups "$groups" --spin-limit "$spin")
     what="persistent-rows $groups groups on $cu CUs, spin $spin"
-    native "pocl-$spin-warm" "$what (warm-up)" --algo persistent-rows "${flags[@]}" --expect-algo fused-rows
-    : >"$work/pocl-$spin.p"
-    : >"$work/pocl-$spin.f"
+    native "$nlabel-$spin-warm" "$what (warm-up)" --algo persistent-rows "${flags[@]}" --expect-algo fused-rows
+    : >"$work/$nlabel-$spin.p"
+    : >"$work/$nlabel-$spin.f"
     for run in 1 2 3; do
-      native "pocl-$spin-giveup-$run" "$what" --algo persistent-rows "${flags[@]}" --expect-algo fused-rows
-      field "$nat_out" "first forward (warm-up)" >>"$work/pocl-$spin.p"
-      native "pocl-$spin-fused-$run" "fused-rows (the same build, no give-up)" --algo fused-rows "${flags[@]}"
-      field "$nat_out" "first forward (warm-up)" >>"$work/pocl-$spin.f"
+      native "$nlabel-$spin-giveup-$run" "$what" --algo persistent-rows "${flags[@]}" --expect-algo fused-rows
+      field "$nat_out" "first forward (warm-up)" >>"$work/$nlabel-$spin.p"
+      native "$nlabel-$spin-fused-$run" "fused-rows (the same build, no give-up)" --algo fused-rows "${flags[@]}"
+      field "$nat_out" "first forward (warm-up)" >>"$work/$nlabel-$spin.f"
     done
   done
-  awk -v p1="$(median <"$work/pocl-1000.p")" -v p2="$(median <"$work/pocl-1048576.p")" \
-    -v f="$(sort -n "$work/pocl-1000.f" "$work/pocl-1048576.f" | median)" -v g="$groups" -v cu="$cu" '
+  awk -v p1="$(median <"$work/$nlabel-1000.p")" -v p2="$(median <"$work/$nlabel-1048576.p")" \
+    -v f="$(sort -n "$work/$nlabel-1000.f" "$work/$nlabel-1048576.f" | median)" -v g="$groups" \
+    -v cu="$cu" -v rt="$nlabel" '
     BEGIN {
       if (p1 == "" || p2 == "" || f == "")
         exit
       ns = (p2 - p1) * 1e6 / (1048576 - 1000)
-      printf "TIME  give-up on PoCL (%d groups on %d CUs; first passes, medians of 3): %.2f ms at 1000 polls, %.2f ms at 2^20, fused step alone %.2f ms: %.0f ns per poll, so %.2f ms to give up at 1000 polls (below a first pass'"'"'s run-to-run noise), %.1f ms at 2^20, ~%.1f s at the default 2^25\n",
-        g, cu, p1, p2, f, ns, ns * 1000 / 1e6, p2 - f, ns * 33554432 / 1e9 }'
-fi
+      printf "TIME  give-up on %s (%d groups on %d CUs; first passes, medians of 3): %.2f ms at 1000 polls, %.2f ms at 2^20, fused step alone %.2f ms: %.0f ns per poll, so %.2f ms to give up at 1000 polls (below a first pass'"'"'s run-to-run noise), %.1f ms at 2^20, ~%.1f s at the default 2^25 (forced), ~%.0f ms at 2^18 (automatic choice)\n",
+        rt, g, cu, p1, p2, f, ns, ns * 1000 / 1e6, p2 - f, ns * 33554432 / 1e9, ns * 262144 / 1e6 }'
+}
+# The CPU runtimes, by platform: the demo's first line is
+# "device: NAME (PLATFORM, N compute units)".
+found_pocl='' found_intel=''
+for idx in 0 1 2 3 4 5 6 7; do
+  line=$("$demo" --device "$idx" -H 1 -N 1 -T 1 --repeat 0 --cache-dir off 2>/dev/null | grep -m1 '^device: ') ||
+    continue
+  cu=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) compute units)$/\1/p')
+  case "$line" in
+    *'(Portable Computing Language'*)
+      [ -z "$found_pocl" ] && found_pocl=1 && native_runtime pocl "$idx" "$cu" ;;
+    *'(Intel(R) OpenCL'*)
+      [ -z "$found_intel" ] && found_intel=1 && native_runtime intel "$idx" "$cu" ;;
+  esac
+done
+[ -n "$found_pocl" ] || report SKIP "item 4 on PoCL" pocl native 0 "no PoCL device found"
+[ -n "$found_intel" ] ||
+  report SKIP "item 4 on Intel's CPU runtime" intel native 0 "no Intel OpenCL CPU device found (./build.sh installs it)"
 
 # ---------------------------------------------------------------------------
 sort -u "$work/known.seen" >"$work/known.seen.u"

@@ -764,8 +764,20 @@ static size_t load_cases(gold_test *tests, size_t max)
     return n;
 }
 
-int main(void)
+/* test_golden [reference|device]: the reference path's group, the device's,
+ * or (no argument) both. */
+int main(int argc, char **argv)
 {
+    int want_ref = 1, want_dev = 1;
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "reference") != 0 &&
+                     strcmp(argv[1], "device") != 0)) {
+        fprintf(stderr, "usage: test_golden [reference|device]\n");
+        return 2;
+    }
+    if (argc == 2) {
+        want_ref = strcmp(argv[1], "reference") == 0;
+        want_dev = !want_ref;
+    }
     /* Numbers in the case files use '.'; the C locale guarantees strtod and
      * strtof read them so whatever the environment says. */
     setlocale(LC_NUMERIC, "C");
@@ -787,9 +799,13 @@ int main(void)
             dev[i] = ref[i];
             dev[i].test_func = test_device;
         }
-        rc = _cmocka_run_group_tests("golden_reference", ref, n, reference_setup,
-                                     reference_teardown);
-        rc |= _cmocka_run_group_tests("golden_device", dev, n, device_setup, device_teardown);
+        rc = 0;
+        if (want_ref)
+            rc |= _cmocka_run_group_tests("golden_reference", ref, n, reference_setup,
+                                          reference_teardown);
+        if (want_dev)
+            rc |= _cmocka_run_group_tests("golden_device", dev, n, device_setup,
+                                          device_teardown);
     }
     free(dev);
     free(ref);
