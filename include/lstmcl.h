@@ -713,6 +713,236 @@ LSTMCL_API const char *lstmcl_session_algorithm(const lstmcl_session *session);
 /* The message of the session's last failure, or "". */
 LSTMCL_API const char *lstmcl_session_last_error(const lstmcl_session *session);
 
+/* ------------------------------------------------------------------------ */
+/* Model files: safetensors and ONNX                                         */
+/* ------------------------------------------------------------------------ */
+
+/* lstmcl reads two kinds of model file, with the code the lstmcl command
+ * and the Python package use:
+ *
+ *   safetensors  a PyTorch nn.LSTM state_dict (safetensors.torch.save_file):
+ *                weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k},
+ *                weight_hr_l{k}, "_reverse" for the backward direction,
+ *                possibly under a prefix such as "encoder.rnn.". Layers,
+ *                directions, sizes, biases and projection are read from the
+ *                shapes; F32, F16, BF16 and F64 tensors become float. The
+ *                file gives one LSTM in the PyTorch convention.
+ *   ONNX         opsets 7 to 22: a graph of one LSTM node with any of its
+ *                attributes, or the graph torch.onnx.export writes for an
+ *                nn.LSTM of any number of layers and directions (LSTM nodes
+ *                joined by Constant, Shape, Gather, Unsqueeze, Squeeze,
+ *                Concat, Slice, Transpose, Reshape, Expand, ConstantOfShape,
+ *                Identity and Cast). Each LSTM node gives one one-layer LSTM
+ *                in the ONNX convention (W, R, B and P must be initializers
+ *                or Constants); the whole graph runs as a lstmcl_graph,
+ *                with the graph's own input and output shapes.
+ *
+ * Opening a file reads and checks all of it, and keeps the LSTMs' weights
+ * (converted to float) and, for ONNX, the graph. Every weight must be
+ * finite. A file that cannot be read, or that is not one of the above, is
+ * LSTMCL_ERROR_INVALID_ARGUMENT; the message starts with the file's name
+ * and names the tensor, node or field at fault, e.g.
+ *   "lstm.onnx: node 'lstm' (LSTM): R has shape (1, 28, 6), expected (1, 28, 7)"
+ *   "model.safetensors: tensor 'rnn.weight_hh_l0': element 7 is NaN"
+ * Running out of memory is LSTMCL_ERROR_OUT_OF_HOST_MEMORY. There is no
+ * context yet: the messages are this thread's (lstmcl_thread_last_error).
+ *
+ * Ownership: a file is created by lstmcl_file_open* and owned by the
+ * caller (lstmcl_file_destroy). Everything it hands out (names, weights,
+ * declared shapes) is owned by the file and valid until it is destroyed.
+ * Models created from a file copy their weights and do not need the file;
+ * a graph borrows its file and its models: destroy graphs first.
+ *
+ * Threads: an open file is only read: any number of threads may use one at
+ * once. A graph is used by one thread at a time, and its run uses its
+ * models, so their contexts' rule applies (see Threads above). */
+typedef struct lstmcl_file lstmcl_file;
+
+typedef enum lstmcl_file_format {
+    LSTMCL_FILE_AUTO = 0,        /* by the name's ending (.safetensors, .onnx),
+                                    else by the content */
+    LSTMCL_FILE_SAFETENSORS = 1, /* a PyTorch nn.LSTM state_dict */
+    LSTMCL_FILE_ONNX = 2         /* an ONNX model */
+} lstmcl_file_format;
+
+/* How to open a file (lstmcl_file_options_init, then change what you
+ * need). Strings are read during the open call only. */
+typedef struct lstmcl_file_options {
+    size_t struct_size;        /* sizeof(lstmcl_file_options), as for models */
+    lstmcl_file_format format; /* LSTMCL_FILE_AUTO */
+    /* safetensors: the state_dict prefix of the LSTM to read, such as
+     * "encoder.rnn.", when the file holds several ("" reads names without
+     * a prefix). NULL: the file's only LSTM. Must be NULL for ONNX. */
+    const char *prefix;
+    /* How messages call the prefix setting ("choose one with ..."); NULL:
+     * "lstmcl_file_options.prefix". The lstmcl command says "--prefix". */
+    const char *prefix_name;
+} lstmcl_file_options;
+
+/* Sets struct_size, format AUTO, and the strings NULL. */
+LSTMCL_API void lstmcl_file_options_init(lstmcl_file_options *options);
+
+/* Reads and checks the file at `path` (options NULL: all defaults). On
+ * success *file is a new file owned by the caller; on failure it is NULL. */
+LSTMCL_API lstmcl_status lstmcl_file_open(const char *path, const lstmcl_file_options *options,
+                                          lstmcl_file **file);
+
+/* The same for a file's bytes in memory (read during the call only).
+ * `name` is what messages call it and, with LSTMCL_FILE_AUTO, whose ending
+ * tells the format (NULL: "<memory>", the format then from the content). */
+LSTMCL_API lstmcl_status lstmcl_file_open_memory(const void *data, size_t size, const char *name,
+                                                 const lstmcl_file_options *options,
+                                                 lstmcl_file **file);
+
+/* Destroys a file (NULL is fine). */
+LSTMCL_API void lstmcl_file_destroy(lstmcl_file *file);
+
+/* What a file holds. Strings are owned by the file. */
+typedef struct lstmcl_file_info {
+    lstmcl_file_format format;  /* SAFETENSORS or ONNX */
+    const char *name;           /* the path or name it was opened as */
+    size_t lstm_count;          /* safetensors: 1; ONNX: its LSTM nodes */
+    long long opset;            /* ONNX: the default domain's opset; else 0 */
+    const char *producer;       /* ONNX: producer_name ("pytorch", ...); else "" */
+    size_t input_count;         /* ONNX: graph inputs (initializers left out),
+                                   output_count: graph outputs; else 0 */
+    size_t output_count;
+} lstmcl_file_info;
+
+LSTMCL_API lstmcl_status lstmcl_file_get_info(const lstmcl_file *file, lstmcl_file_info *info);
+
+/* One LSTM of a file (index < lstm_count; ONNX LSTM nodes in graph order):
+ * the description and weights lstmcl_model_create takes. Everything
+ * pointed to is owned by the file. */
+typedef struct lstmcl_file_lstm {
+    const char *name;              /* safetensors: the state_dict prefix ("" for
+                                      none); ONNX: the node's name (its first
+                                      output's when it has none) */
+    lstmcl_model_desc desc;
+    lstmcl_convention convention;  /* PYTORCH (safetensors) or ONNX */
+    const lstmcl_layer_weights *layers; /* desc.num_layers entries */
+    int layout;                    /* ONNX attribute layout: 1 when the node's
+                                      X and Y are batch-major; else 0 */
+    size_t parameter_count;        /* weight and bias values */
+} lstmcl_file_lstm;
+
+LSTMCL_API lstmcl_status lstmcl_file_get_lstm(const lstmcl_file *file, size_t index,
+                                              lstmcl_file_lstm *lstm);
+
+/* lstmcl_model_create_with(ctx, desc, convention, layers, options, model)
+ * for LSTM `index` of the file; status and message are that function's.
+ * A safetensors file's model takes PyTorch's arrays (lstmcl_forward with
+ * batch_first as the caller's data is laid out); an ONNX node's model is
+ * one layer of the graph, which lstmcl_graph_run feeds as the node says. */
+LSTMCL_API lstmcl_status lstmcl_file_model_create(const lstmcl_file *file, size_t index,
+                                                  lstmcl_context *ctx,
+                                                  const lstmcl_model_options *options,
+                                                  lstmcl_model **model);
+
+/* ONNX graphs ------------------------------------------------------------ */
+
+/* The part each graph input plays for the LSTMs (the one it feeds, through
+ * any plumbing): torch.onnx.export's inputs, or a single node's X,
+ * sequence_lens, initial_h and initial_c. */
+typedef enum lstmcl_graph_input_role {
+    LSTMCL_GRAPH_X = 0,         /* the input sequence: float */
+    LSTMCL_GRAPH_SEQ_LENS = 1,  /* sequence_lens: integers, each in 1..T */
+    LSTMCL_GRAPH_INITIAL_H = 2, /* initial hidden states: float */
+    LSTMCL_GRAPH_INITIAL_C = 3, /* initial cell states: float */
+    LSTMCL_GRAPH_INPUT_COUNT = 4
+} lstmcl_graph_input_role;
+
+/* The LSTM output each graph output comes from. */
+typedef enum lstmcl_graph_output_role {
+    LSTMCL_GRAPH_Y = 0,   /* every step's hidden state */
+    LSTMCL_GRAPH_Y_H = 1, /* the final hidden state */
+    LSTMCL_GRAPH_Y_C = 2, /* the final cell state */
+    LSTMCL_GRAPH_OUTPUT_COUNT = 3
+} lstmcl_graph_output_role;
+
+/* A graph input or output as the file declares it (owned by the file). */
+typedef struct lstmcl_graph_port {
+    const char *name;
+    int role;            /* lstmcl_graph_input_role or _output_role */
+    int has_shape;       /* inputs: 1 when the graph declares a shape */
+    size_t ndim;         /* with has_shape: its rank, and */
+    const int64_t *dims; /* its sizes, -1 where not fixed (a dynamic axis) */
+} lstmcl_graph_port;
+
+/* Graph input (output) k, k < input_count (output_count), in the graph's
+ * order. LSTMCL_ERROR_UNSUPPORTED for a safetensors file. */
+LSTMCL_API lstmcl_status lstmcl_file_graph_input(const lstmcl_file *file, size_t k,
+                                                 lstmcl_graph_port *port);
+LSTMCL_API lstmcl_status lstmcl_file_graph_output(const lstmcl_file *file, size_t k,
+                                                  lstmcl_graph_port *port);
+
+/* A dense, C-order host array of dims[0] x ... x dims[ndim-1] elements (ndim
+ * 0: one element): float32 in `data` or int64 in `ints`, the other NULL.
+ * Borrowed: the caller's for inputs, the graph's for outputs. */
+typedef struct lstmcl_array {
+    const float *data;
+    const int64_t *ints;
+    size_t ndim;
+    const size_t *dims;
+} lstmcl_array;
+
+/* An ONNX file's graph bound to a model per LSTM node: models[k] created
+ * from LSTM k of the file (lstmcl_file_model_create; any contexts, any
+ * options), count == lstm_count. The graph borrows the file and the
+ * models. LSTMCL_ERROR_INVALID_ARGUMENT when a model does not fit its node
+ * (the message names both), LSTMCL_ERROR_UNSUPPORTED for a safetensors
+ * file (its model runs on its own). */
+typedef struct lstmcl_graph lstmcl_graph;
+
+LSTMCL_API lstmcl_status lstmcl_graph_create(const lstmcl_file *file, lstmcl_model *const *models,
+                                             size_t count, lstmcl_graph **graph);
+
+/* Destroys a graph and its outputs (NULL is fine); not the file or models. */
+LSTMCL_API void lstmcl_graph_destroy(lstmcl_graph *graph);
+
+/* What a run is given. inputs[role]: the array for the graph input playing
+ * that role (float for X and the states, ints for the lengths); neither
+ * pointer set: not given. X is required; the others, when the graph has
+ * them, default as ONNX says (zero states, full lengths). The graph
+ * refuses what its declared shapes fix otherwise (a torch.onnx.export run
+ * without dynamic_axes fixes the batch and the sequence length). */
+typedef struct lstmcl_graph_run_args {
+    lstmcl_array inputs[LSTMCL_GRAPH_INPUT_COUNT];
+    /* How messages name each input (the lstmcl command: "--input",
+     * "--seq-lens", "--h0", "--c0"). NULL: "the array for 'NAME'", NAME the
+     * graph input's. */
+    const char *labels[LSTMCL_GRAPH_INPUT_COUNT];
+    /* How each LSTM node runs: 1: lstmcl_forward_reference (the CPU
+     * reference path, whatever the models' contexts); else
+     * forward(forward_user, model, args) when forward is set (called on the
+     * running thread; it must compute what lstmcl_forward computes), else
+     * lstmcl_forward. */
+    int reference;
+    lstmcl_status (*forward)(void *user, lstmcl_model *model, const lstmcl_forward_args *args);
+    void *forward_user;
+} lstmcl_graph_run_args;
+
+/* Runs the graph: the plumbing on the host, each LSTM node through its
+ * model. The outputs (lstmcl_graph_output) replace the previous run's.
+ * Errors: LSTMCL_ERROR_INVALID_ARGUMENT when the inputs do not fit the
+ * graph (lstmcl_graph_failed_input says which input is at fault); an LSTM
+ * node whose forward pass fails gives that pass's status. The message of
+ * a fault in an input names it by its label; the message of a fault in
+ * the model starts with the file's name (an X whose batch or length
+ * differs from what the export fixed is the model's). On failure no output
+ * is kept. */
+LSTMCL_API lstmcl_status lstmcl_graph_run(lstmcl_graph *graph, const lstmcl_graph_run_args *args);
+
+/* The last successful run's output of a role (float32, in the graph's own
+ * shape), owned by the graph until its next run or destroy; out->data NULL
+ * when the graph has no output of that role or has not run. */
+LSTMCL_API lstmcl_status lstmcl_graph_output(const lstmcl_graph *graph, int role,
+                                             lstmcl_array *out);
+
+/* After a failed run: the lstmcl_graph_input_role of the input at fault, or
+ * -1 when the fault lies in the model (or the run succeeded). */
+LSTMCL_API int lstmcl_graph_failed_input(const lstmcl_graph *graph);
+
 #ifdef __cplusplus
 }
 #endif

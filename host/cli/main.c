@@ -17,9 +17,7 @@
 #include "chunked.h"
 #include "cli_util.h"
 #include "lstmcl.h"
-#include "model_file.h"
 #include "npy.h"
-#include "onnx_model.h"
 #include "output.h"
 
 #define ERRLEN 1024
@@ -311,7 +309,7 @@ static const char *direction_name(lstmcl_direction d)
     return d == LSTMCL_BIDIRECTIONAL ? "bidirectional" : d == LSTMCL_REVERSE ? "reverse" : "forward";
 }
 
-static void print_lstm(const cli_lstm *l)
+static void print_lstm(const lstmcl_file_lstm *l)
 {
     const lstmcl_model_desc *d = &l->desc;
     size_t D = d->direction == LSTMCL_BIDIRECTIONAL ? 2 : 1, k, s;
@@ -347,18 +345,36 @@ static void print_lstm(const cli_lstm *l)
             }
     }
     printf("\n");
-    printf("  parameters:      %zu\n", cli_lstm_parameter_count(l));
+    printf("  parameters:      %zu\n", l->parameter_count);
     printf("  convention:      %s\n",
            l->convention == LSTMCL_CONVENTION_ONNX ? "ONNX (gates i, o, f, c)"
                                                    : "PyTorch (gates i, f, g, o)");
+}
+
+/* Opens a model file through the library's loader. The loader's message
+ * names the file; a file it refuses is bad input, running out of memory a
+ * runtime failure. */
+static int open_model_file(const char *path, const char *prefix, lstmcl_file **file)
+{
+    lstmcl_file_options fo;
+    lstmcl_status s;
+    lstmcl_file_options_init(&fo);
+    fo.prefix = prefix;
+    fo.prefix_name = "--prefix";
+    s = lstmcl_file_open(path, &fo, file);
+    if (s == LSTMCL_SUCCESS)
+        return CLI_OK;
+    report(NULL, "%s", lstmcl_thread_last_error());
+    return s == LSTMCL_ERROR_OUT_OF_HOST_MEMORY ? CLI_ERR_RUNTIME : CLI_ERR_INPUT;
 }
 
 static int cmd_info(int argc, char **argv)
 {
     run_opts o;
     const char *path = NULL;
-    model_file mf;
-    char err[ERRLEN] = "";
+    lstmcl_file *mf = NULL;
+    lstmcl_file_info fi;
+    lstmcl_file_lstm l;
     int rc;
     memset(&o, 0, sizeof o);
     if (!parse_opts("info", argc, argv, info_defs, sizeof info_defs / sizeof info_defs[0], &o,
@@ -372,31 +388,29 @@ static int cmd_info(int argc, char **argv)
         report(NULL, "info: missing MODEL (see lstmcl info --help)");
         return CLI_ERR_INPUT;
     }
-    rc = model_file_load(path, o.prefix, &mf, err, sizeof err);
-    if (rc != CLI_OK) {
-        report(path, "%s", err);
+    rc = open_model_file(path, o.prefix, &mf);
+    if (rc != CLI_OK)
         return rc;
-    }
+    lstmcl_file_get_info(mf, &fi);
     printf("%s\n", path);
-    if (mf.format == MODEL_SAFETENSORS) {
+    if (fi.format == LSTMCL_FILE_SAFETENSORS) {
+        lstmcl_file_get_lstm(mf, 0, &l);
         printf("  format:          safetensors, PyTorch nn.LSTM state_dict\n");
-        printf("  prefix:          '%s'\n", mf.torch.name);
-        print_lstm(&mf.torch);
+        printf("  prefix:          '%s'\n", l.name);
+        print_lstm(&l);
     } else {
-        size_t n = onnx_model_lstm_count(mf.onnx), k, total = 0;
-        printf("  format:          ONNX, opset %lld, producer '%s'\n",
-               (long long)onnx_model_opset(mf.onnx), onnx_model_producer(mf.onnx));
-        printf("  LSTM nodes:      %zu (one layer each)\n", n);
-        for (k = 0; k < n; k++) {
-            const cli_lstm *l = onnx_model_lstm(mf.onnx, k);
-            printf("LSTM node %zu '%s' (layout %d):\n", k, l->name,
-                   onnx_model_lstm_layout(mf.onnx, k));
-            print_lstm(l);
-            total += cli_lstm_parameter_count(l);
+        size_t k, total = 0;
+        printf("  format:          ONNX, opset %lld, producer '%s'\n", fi.opset, fi.producer);
+        printf("  LSTM nodes:      %zu (one layer each)\n", fi.lstm_count);
+        for (k = 0; k < fi.lstm_count; k++) {
+            lstmcl_file_get_lstm(mf, k, &l);
+            printf("LSTM node %zu '%s' (layout %d):\n", k, l.name, l.layout);
+            print_lstm(&l);
+            total += l.parameter_count;
         }
         printf("total parameters:  %zu\n", total);
     }
-    model_file_free(&mf);
+    lstmcl_file_destroy(mf);
     return 0;
 }
 
@@ -437,9 +451,9 @@ static int load_input(const char *path, int want_int, npy_array *a)
         const size_t k = a->first_nonfinite;
         const double v = a->nonfinite_value;
         if (isfinite(v))
-            report(path, "element %zu %s (%g)", k, cli_nonfinite_reason(v, a->f[k]), v);
+            report(path, "element %zu %s (%g)", k, ld_nonfinite_reason(v, a->f[k]), v);
         else
-            report(path, "element %zu %s", k, cli_nonfinite_reason(v, a->f[k]));
+            report(path, "element %zu %s", k, ld_nonfinite_reason(v, a->f[k]));
         npy_free(a);
         return CLI_ERR_INPUT;
     }
@@ -538,7 +552,7 @@ static int compare_outputs(const out_array *outs, size_t n, double tol)
  * result for dest[k]. */
 static int write_outputs(const run_opts *o, out_array *outs, size_t n)
 {
-    uint8_t *hdr[ONNX_OUT_COUNT] = {NULL};
+    uint8_t *hdr[LSTMCL_GRAPH_OUTPUT_COUNT] = {NULL};
     char err[ERRLEN] = "";
     size_t k, bad = 0;
     int rc = CLI_OK;
@@ -596,7 +610,7 @@ static int alloc_output(out_array *o, const char *path, size_t ndim, size_t d0, 
     o->dims[0] = d0;
     o->dims[1] = d1;
     o->dims[2] = d2;
-    if (!cli_mul_size(d0, d1, &n) || !cli_mul_size(n, d2, &n) ||
+    if (!ld_mul_size(d0, d1, &n) || !ld_mul_size(n, d2, &n) ||
         n > SIZE_MAX / sizeof(float)) {
         report(path, "output too large");
         return CLI_ERR_INPUT;
@@ -616,11 +630,10 @@ typedef struct timings {
     double load, create, forward, write;
 } timings;
 
-static int create_model(lstmcl_context *ctx, const run_opts *o, const cli_lstm *l,
-                        const char *path, lstmcl_model **model)
+static int create_model(lstmcl_context *ctx, const run_opts *o, const lstmcl_file *mf,
+                        size_t index, const char *path, lstmcl_model **model)
 {
-    lstmcl_status s = lstmcl_model_create_with(ctx, &l->desc, l->convention, l->layers,
-                                               &o->model_opts, model);
+    lstmcl_status s = lstmcl_file_model_create(mf, index, ctx, &o->model_opts, model);
     if (s != LSTMCL_SUCCESS) {
         /* A bad setting is nobody's file's fault. */
         if (s == LSTMCL_ERROR_INVALID_CONFIG)
@@ -633,13 +646,14 @@ static int create_model(lstmcl_context *ctx, const run_opts *o, const cli_lstm *
 }
 
 /* A PyTorch nn.LSTM from a safetensors file: PyTorch's shapes throughout. */
-static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
-                     const npy_array in[ONNX_IN_COUNT], timings *tm)
+static int run_torch(const run_opts *o, const lstmcl_file *mf, const lstmcl_file_lstm *l,
+                     lstmcl_context *ctx, const npy_array in[LSTMCL_GRAPH_INPUT_COUNT],
+                     timings *tm)
 {
     const lstmcl_model_desc *d = &l->desc;
     size_t D = d->direction == LSTMCL_BIDIRECTIONAL ? 2 : 1;
     size_t Hout = d->proj_size ? d->proj_size : d->hidden_size, T, N, want[3];
-    const npy_array *x = &in[ONNX_IN_X];
+    const npy_array *x = &in[LSTMCL_GRAPH_X];
     out_array outs[3];
     int32_t *lens = NULL;
     lstmcl_model *model = NULL;
@@ -661,15 +675,15 @@ static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
     want[0] = d->num_layers * D;
     want[1] = N;
     want[2] = Hout;
-    if (in[ONNX_IN_H0].count && !check_array_shape(o->h0, &in[ONNX_IN_H0], want, 3,
+    if (in[LSTMCL_GRAPH_INITIAL_H].count && !check_array_shape(o->h0, &in[LSTMCL_GRAPH_INITIAL_H], want, 3,
                                                    "initial hidden states (L*D, N, Hout)"))
         return CLI_ERR_INPUT;
     want[2] = d->hidden_size;
-    if (in[ONNX_IN_C0].count && !check_array_shape(o->c0, &in[ONNX_IN_C0], want, 3,
+    if (in[LSTMCL_GRAPH_INITIAL_C].count && !check_array_shape(o->c0, &in[LSTMCL_GRAPH_INITIAL_C], want, 3,
                                                    "initial cell states (L*D, N, H)"))
         return CLI_ERR_INPUT;
     if (o->seq_lens) {
-        rc = seq_lens_to_int32(o->seq_lens, &in[ONNX_IN_SEQ_LENS], N, T, &lens);
+        rc = seq_lens_to_int32(o->seq_lens, &in[LSTMCL_GRAPH_SEQ_LENS], N, T, &lens);
         if (rc != CLI_OK)
             return rc;
     }
@@ -684,7 +698,7 @@ static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
         goto done;
 
     t0 = now_seconds();
-    rc = create_model(ctx, o, l, o->weights, &model);
+    rc = create_model(ctx, o, mf, 0, o->weights, &model);
     tm->create = now_seconds() - t0;
     if (rc != CLI_OK)
         goto done;
@@ -694,8 +708,8 @@ static int run_torch(const run_opts *o, const cli_lstm *l, lstmcl_context *ctx,
     args.batch_first = o->batch_first;
     args.x = x->f;
     args.seq_lens = lens;
-    args.h0 = in[ONNX_IN_H0].count ? in[ONNX_IN_H0].f : NULL;
-    args.c0 = in[ONNX_IN_C0].count ? in[ONNX_IN_C0].f : NULL;
+    args.h0 = in[LSTMCL_GRAPH_INITIAL_H].count ? in[LSTMCL_GRAPH_INITIAL_H].f : NULL;
+    args.c0 = in[LSTMCL_GRAPH_INITIAL_C].count ? in[LSTMCL_GRAPH_INITIAL_C].f : NULL;
     args.y = outs[0].data;
     args.hn = outs[1].data;
     args.cn = outs[2].data;
@@ -732,46 +746,133 @@ done:
     return rc;
 }
 
-/* An ONNX graph: the graph's own input and output shapes. */
-static int run_onnx(const run_opts *o, const onnx_model *m, lstmcl_context *ctx,
-                    const npy_array in[ONNX_IN_COUNT], timings *tm)
+/* The graph's LSTM nodes fed through sessions (--chunk). */
+static lstmcl_status chunked_node(void *user, lstmcl_model *model, const lstmcl_forward_args *a)
 {
-    static const char *const in_opts[ONNX_IN_COUNT] = {"--input", "--seq-lens", "--h0", "--c0"};
-    static const char *const out_opts[ONNX_OUT_COUNT] = {"--output", "--hn", "--cn"};
-    const char *in_paths[ONNX_IN_COUNT], *out_paths[ONNX_OUT_COUNT];
-    size_t n = onnx_model_lstm_count(m), k;
+    return cli_chunked_forward(model, a, *(const size_t *)user);
+}
+
+/* A graph run's message without the model file's name in front (the
+ * command puts the name of the file at fault there itself). */
+static const char *graph_message(const char *weights)
+{
+    const char *msg = lstmcl_thread_last_error();
+    size_t n = strlen(weights);
+    if (strncmp(msg, weights, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        return msg + n + 2;
+    return msg;
+}
+
+/* Runs the graph on the inputs (reference: on the CPU reference path) and
+ * takes its outputs into res; reports a failure, naming the input file
+ * at fault or the model. */
+static int graph_run(const run_opts *o, lstmcl_graph *g, const npy_array in[LSTMCL_GRAPH_INPUT_COUNT],
+                     const char *const in_paths[LSTMCL_GRAPH_INPUT_COUNT], int reference,
+                     const char *what, out_array res[LSTMCL_GRAPH_OUTPUT_COUNT])
+{
+    static const char *const labels[LSTMCL_GRAPH_INPUT_COUNT] = {"--input", "--seq-lens",
+                                                                 "--h0", "--c0"};
+    lstmcl_graph_run_args a;
+    lstmcl_status s;
+    size_t k, j;
+    memset(&a, 0, sizeof a);
+    for (k = 0; k < LSTMCL_GRAPH_INPUT_COUNT; k++) {
+        a.labels[k] = labels[k];
+        if (!in_paths[k])
+            continue;
+        a.inputs[k].data = in[k].is_integer ? NULL : in[k].f;
+        a.inputs[k].ints = in[k].is_integer ? in[k].i : NULL;
+        a.inputs[k].ndim = in[k].ndim;
+        a.inputs[k].dims = in[k].dims;
+    }
+    a.reference = reference;
+    if (!reference && o->chunk) {
+        a.forward = chunked_node;
+        a.forward_user = (void *)&o->chunk;
+    }
+    s = lstmcl_graph_run(g, &a);
+    if (s != LSTMCL_SUCCESS) {
+        int bad = lstmcl_graph_failed_input(g);
+        report(bad >= 0 && in_paths[bad] ? in_paths[bad] : o->weights, "%s%s", what,
+               graph_message(o->weights));
+        return s == LSTMCL_ERROR_INVALID_ARGUMENT || s == LSTMCL_ERROR_INVALID_SHAPE ||
+                       s == LSTMCL_ERROR_UNSUPPORTED
+                   ? CLI_ERR_INPUT
+                   : CLI_ERR_RUNTIME;
+    }
+    for (k = 0; k < LSTMCL_GRAPH_OUTPUT_COUNT; k++) {
+        lstmcl_array r;
+        size_t n = 1;
+        lstmcl_graph_output(g, (int)k, &r);
+        if (!r.data)
+            continue;
+        res[k].ndim = r.ndim;
+        for (j = 0; j < r.ndim; j++) {
+            n *= r.dims[j];
+            if (j < 4)
+                res[k].dims[j] = r.dims[j];
+        }
+        res[k].count = n;
+        res[k].data = malloc((n ? n : 1) * sizeof(float));
+        if (!res[k].data) {
+            report(NULL, "out of memory");
+            return CLI_ERR_RUNTIME;
+        }
+        memcpy(res[k].data, r.data, n * sizeof(float));
+    }
+    return CLI_OK;
+}
+
+/* An ONNX graph: the graph's own input and output shapes. */
+static int run_onnx(const run_opts *o, const lstmcl_file *mf, lstmcl_context *ctx,
+                    const npy_array in[LSTMCL_GRAPH_INPUT_COUNT], timings *tm)
+{
+    static const char *const in_opts[LSTMCL_GRAPH_INPUT_COUNT] = {"--input", "--seq-lens",
+                                                                  "--h0", "--c0"};
+    static const char *const out_opts[LSTMCL_GRAPH_OUTPUT_COUNT] = {"--output", "--hn", "--cn"};
+    const char *in_paths[LSTMCL_GRAPH_INPUT_COUNT], *out_paths[LSTMCL_GRAPH_OUTPUT_COUNT];
+    int has_in[LSTMCL_GRAPH_INPUT_COUNT] = {0}, has_out[LSTMCL_GRAPH_OUTPUT_COUNT] = {0};
+    lstmcl_file_info fi;
+    lstmcl_graph_port port;
     lstmcl_model **models = NULL;
-    npy_array res[ONNX_OUT_COUNT], ref[ONNX_OUT_COUNT];
-    out_array outs[ONNX_OUT_COUNT];
-    char err[ERRLEN] = "";
-    int rc = CLI_OK, bad = -1;
+    lstmcl_graph *g = NULL;
+    out_array outs[LSTMCL_GRAPH_OUTPUT_COUNT], ref[LSTMCL_GRAPH_OUTPUT_COUNT];
+    size_t n, k;
+    int rc = CLI_OK;
     double t0;
 
-    in_paths[ONNX_IN_X] = o->input;
-    in_paths[ONNX_IN_SEQ_LENS] = o->seq_lens;
-    in_paths[ONNX_IN_H0] = o->h0;
-    in_paths[ONNX_IN_C0] = o->c0;
-    out_paths[ONNX_OUT_Y] = o->output;
-    out_paths[ONNX_OUT_YH] = o->hn;
-    out_paths[ONNX_OUT_YC] = o->cn;
-    memset(res, 0, sizeof res);
-    memset(ref, 0, sizeof ref);
+    in_paths[LSTMCL_GRAPH_X] = o->input;
+    in_paths[LSTMCL_GRAPH_SEQ_LENS] = o->seq_lens;
+    in_paths[LSTMCL_GRAPH_INITIAL_H] = o->h0;
+    in_paths[LSTMCL_GRAPH_INITIAL_C] = o->c0;
+    out_paths[LSTMCL_GRAPH_Y] = o->output;
+    out_paths[LSTMCL_GRAPH_Y_H] = o->hn;
+    out_paths[LSTMCL_GRAPH_Y_C] = o->cn;
     memset(outs, 0, sizeof outs);
+    memset(ref, 0, sizeof ref);
     if (o->batch_first) {
         report(o->weights, "--batch-first does not apply to ONNX models (the graph's layout "
                "attribute decides)");
         return CLI_ERR_INPUT;
     }
-    for (k = 0; k < ONNX_IN_COUNT; k++)
-        if (in_paths[k] && !onnx_model_input_name(m, (onnx_in_role)k)) {
+    lstmcl_file_get_info(mf, &fi);
+    for (k = 0; k < fi.input_count; k++)
+        if (lstmcl_file_graph_input(mf, k, &port) == LSTMCL_SUCCESS)
+            has_in[port.role] = 1;
+    for (k = 0; k < fi.output_count; k++)
+        if (lstmcl_file_graph_output(mf, k, &port) == LSTMCL_SUCCESS)
+            has_out[port.role] = 1;
+    for (k = 0; k < LSTMCL_GRAPH_INPUT_COUNT; k++)
+        if (in_paths[k] && !has_in[k]) {
             report(o->weights, "the graph has no input for %s", in_opts[k]);
             return CLI_ERR_INPUT;
         }
-    for (k = 0; k < ONNX_OUT_COUNT; k++)
-        if (out_paths[k] && !onnx_model_output_name(m, (onnx_out_role)k)) {
+    for (k = 0; k < LSTMCL_GRAPH_OUTPUT_COUNT; k++)
+        if (out_paths[k] && !has_out[k]) {
             report(o->weights, "the graph has no output for %s", out_opts[k]);
             return CLI_ERR_INPUT;
         }
+    n = fi.lstm_count;
     models = calloc(n ? n : 1, sizeof *models);
     if (!models) {
         report(NULL, "out of memory");
@@ -779,58 +880,50 @@ static int run_onnx(const run_opts *o, const onnx_model *m, lstmcl_context *ctx,
     }
     t0 = now_seconds();
     for (k = 0; k < n && rc == CLI_OK; k++)
-        rc = create_model(ctx, o, onnx_model_lstm(m, k), o->weights, &models[k]);
+        rc = create_model(ctx, o, mf, k, o->weights, &models[k]);
     tm->create = now_seconds() - t0;
     if (rc != CLI_OK)
         goto done;
-    t0 = now_seconds();
-    rc = onnx_model_run(m, models, lstmcl_context_is_reference(ctx), o->chunk, in, res, &bad, err,
-                        sizeof err);
-    tm->forward = now_seconds() - t0;
-    if (rc != CLI_OK) {
-        /* Name the input file when the fault lies in one. */
-        report(bad >= 0 && in_paths[bad] ? in_paths[bad] : o->weights, "%s", err);
+    if (lstmcl_graph_create(mf, models, n, &g) != LSTMCL_SUCCESS) {
+        report(NULL, "%s", lstmcl_thread_last_error());
+        rc = CLI_ERR_RUNTIME;
         goto done;
     }
+    t0 = now_seconds();
+    rc = graph_run(o, g, in, in_paths, lstmcl_context_is_reference(ctx), "", outs);
+    tm->forward = now_seconds() - t0;
+    if (rc != CLI_OK)
+        goto done;
     if (o->validate) {
-        rc = onnx_model_run(m, models, 1, 0, in, ref, &bad, err, sizeof err);
-        if (rc != CLI_OK) {
-            report(o->weights, "reference run: %s", err);
+        rc = graph_run(o, g, in, in_paths, 1, "reference run: ", ref);
+        if (rc != CLI_OK)
             goto done;
-        }
     }
-    for (k = 0; k < ONNX_OUT_COUNT; k++) {
-        size_t j;
-        if (!out_paths[k] && !o->validate)
+    for (k = 0; k < LSTMCL_GRAPH_OUTPUT_COUNT; k++) {
+        if (!out_paths[k] && !o->validate) {
+            free(outs[k].data);
+            outs[k].data = NULL;
             continue;
-        if (!res[k].f)
-            continue;
+        }
         outs[k].path = out_paths[k];
-        outs[k].ndim = res[k].ndim;
-        for (j = 0; j < res[k].ndim && j < 4; j++)
-            outs[k].dims[j] = res[k].dims[j];
-        outs[k].count = res[k].count;
-        outs[k].data = res[k].f;
-        res[k].f = NULL;
         if (o->validate) {
-            outs[k].ref = ref[k].f;
-            ref[k].f = NULL;
+            outs[k].ref = ref[k].data;
+            ref[k].data = NULL;
         }
     }
     if (o->validate &&
-        !compare_outputs(outs, ONNX_OUT_COUNT, o->tolerance ? strtod(o->tolerance, NULL) : 1e-4))
+        !compare_outputs(outs, LSTMCL_GRAPH_OUTPUT_COUNT,
+                         o->tolerance ? strtod(o->tolerance, NULL) : 1e-4))
         rc = CLI_ERR_RUNTIME;
     if (rc == CLI_OK) {
         t0 = now_seconds();
-        rc = write_outputs(o, outs, ONNX_OUT_COUNT);
+        rc = write_outputs(o, outs, LSTMCL_GRAPH_OUTPUT_COUNT);
         tm->write = now_seconds() - t0;
     }
 done:
-    for (k = 0; k < ONNX_OUT_COUNT; k++) {
-        npy_free(&res[k]);
-        npy_free(&ref[k]);
-    }
-    free_outputs(outs, ONNX_OUT_COUNT);
+    free_outputs(outs, LSTMCL_GRAPH_OUTPUT_COUNT);
+    free_outputs(ref, LSTMCL_GRAPH_OUTPUT_COUNT);
+    lstmcl_graph_destroy(g);
     for (k = 0; k < n; k++)
         lstmcl_model_destroy(models[k]);
     free(models);
@@ -839,28 +932,28 @@ done:
 
 /* Refuses, before any work, outputs that cannot be written or that would
  * destroy an input or another output (output.h). */
-static int check_outputs(run_opts *o, cli_output dest[ONNX_OUT_COUNT])
+static int check_outputs(run_opts *o, cli_output dest[LSTMCL_GRAPH_OUTPUT_COUNT])
 {
     const char *const in_paths[] = {o->weights, o->input, o->h0, o->c0, o->seq_lens};
     const char *const in_opts[] = {"--weights", "--input", "--h0", "--c0", "--seq-lens"};
     char err[ERRLEN] = "";
     size_t k, bad = 0;
     int rc;
-    memset(dest, 0, ONNX_OUT_COUNT * sizeof *dest);
-    dest[ONNX_OUT_Y].option = "--output";
-    dest[ONNX_OUT_Y].path = o->output;
-    dest[ONNX_OUT_YH].option = "--hn";
-    dest[ONNX_OUT_YH].path = o->hn;
-    dest[ONNX_OUT_YC].option = "--cn";
-    dest[ONNX_OUT_YC].path = o->cn;
+    memset(dest, 0, LSTMCL_GRAPH_OUTPUT_COUNT * sizeof *dest);
+    dest[LSTMCL_GRAPH_Y].option = "--output";
+    dest[LSTMCL_GRAPH_Y].path = o->output;
+    dest[LSTMCL_GRAPH_Y_H].option = "--hn";
+    dest[LSTMCL_GRAPH_Y_H].path = o->hn;
+    dest[LSTMCL_GRAPH_Y_C].option = "--cn";
+    dest[LSTMCL_GRAPH_Y_C].path = o->cn;
     o->dest = dest;
-    rc = cli_outputs_check(dest, ONNX_OUT_COUNT, in_paths, in_opts,
+    rc = cli_outputs_check(dest, LSTMCL_GRAPH_OUTPUT_COUNT, in_paths, in_opts,
                            sizeof in_paths / sizeof in_paths[0], &bad, err, sizeof err);
     if (rc != CLI_OK) {
         report(dest[bad].path, "%s", err);
         return rc;
     }
-    for (k = 0; k < ONNX_OUT_COUNT; k++)
+    for (k = 0; k < LSTMCL_GRAPH_OUTPUT_COUNT; k++)
         if (dest[k].path && dest[k].kind == CLI_OUT_STDOUT)
             info_out = stderr;
     return CLI_OK;
@@ -898,15 +991,15 @@ static int open_context(const run_opts *o, lstmcl_context **ctx)
 static int cmd_run(int argc, char **argv)
 {
     run_opts o;
-    model_file mf;
-    npy_array in[ONNX_IN_COUNT];
+    lstmcl_file *mf = NULL;
+    lstmcl_file_info fi;
+    npy_array in[LSTMCL_GRAPH_INPUT_COUNT];
     lstmcl_context *ctx = NULL;
-    const char *in_paths[ONNX_IN_COUNT];
-    char err[ERRLEN] = "";
-    cli_output dest[ONNX_OUT_COUNT];
+    const char *in_paths[LSTMCL_GRAPH_INPUT_COUNT];
+    cli_output dest[LSTMCL_GRAPH_OUTPUT_COUNT];
     timings tm;
     double t0;
-    int rc = CLI_OK, have_model = 0;
+    int rc = CLI_OK;
     size_t k;
 
     memset(&o, 0, sizeof o);
@@ -959,34 +1052,31 @@ static int cmd_run(int argc, char **argv)
         goto done;
 
     t0 = now_seconds();
-    rc = model_file_load(o.weights, o.prefix, &mf, err, sizeof err);
-    if (rc != CLI_OK) {
-        report(o.weights, "%s", err);
+    rc = open_model_file(o.weights, o.prefix, &mf);
+    if (rc != CLI_OK)
         goto done;
-    }
-    have_model = 1;
+    lstmcl_file_get_info(mf, &fi);
     if (o.chunk) {
         /* A stream's reverse direction needs its future. */
-        size_t n = mf.format == MODEL_SAFETENSORS ? 1 : onnx_model_lstm_count(mf.onnx);
-        for (k = 0; k < n; k++) {
-            const cli_lstm *l = mf.format == MODEL_SAFETENSORS ? &mf.torch
-                                                               : onnx_model_lstm(mf.onnx, k);
-            if (l->desc.direction != LSTMCL_FORWARD) {
+        for (k = 0; k < fi.lstm_count; k++) {
+            lstmcl_file_lstm l;
+            lstmcl_file_get_lstm(mf, k, &l);
+            if (l.desc.direction != LSTMCL_FORWARD) {
                 report(o.weights, "--chunk: the model is %s; a stream's reverse direction "
                        "needs its future, so --chunk runs forward models only",
-                       direction_name(l->desc.direction));
+                       direction_name(l.desc.direction));
                 rc = CLI_ERR_INPUT;
                 goto done;
             }
         }
     }
-    in_paths[ONNX_IN_X] = o.input;
-    in_paths[ONNX_IN_SEQ_LENS] = o.seq_lens;
-    in_paths[ONNX_IN_H0] = o.h0;
-    in_paths[ONNX_IN_C0] = o.c0;
-    for (k = 0; k < ONNX_IN_COUNT && rc == CLI_OK; k++)
+    in_paths[LSTMCL_GRAPH_X] = o.input;
+    in_paths[LSTMCL_GRAPH_SEQ_LENS] = o.seq_lens;
+    in_paths[LSTMCL_GRAPH_INITIAL_H] = o.h0;
+    in_paths[LSTMCL_GRAPH_INITIAL_C] = o.c0;
+    for (k = 0; k < LSTMCL_GRAPH_INPUT_COUNT && rc == CLI_OK; k++)
         if (in_paths[k])
-            rc = load_input(in_paths[k], k == ONNX_IN_SEQ_LENS, &in[k]);
+            rc = load_input(in_paths[k], k == LSTMCL_GRAPH_SEQ_LENS, &in[k]);
     tm.load = now_seconds() - t0;
     if (rc != CLI_OK)
         goto done;
@@ -994,22 +1084,23 @@ static int cmd_run(int argc, char **argv)
     rc = open_context(&o, &ctx);
     if (rc != CLI_OK)
         goto done;
-    if (mf.format == MODEL_SAFETENSORS)
-        rc = run_torch(&o, &mf.torch, ctx, in, &tm);
-    else
-        rc = run_onnx(&o, mf.onnx, ctx, in, &tm);
+    if (fi.format == LSTMCL_FILE_SAFETENSORS) {
+        lstmcl_file_lstm l;
+        lstmcl_file_get_lstm(mf, 0, &l);
+        rc = run_torch(&o, mf, &l, ctx, in, &tm);
+    } else
+        rc = run_onnx(&o, mf, ctx, in, &tm);
     if (rc == CLI_OK && o.time) {
         fprintf(info_out, "time: load %.3f ms, model create (weights upload, kernel build) %.3f ms, "
                "forward (input upload, run, output download) %.3f ms, write %.3f ms\n",
                1e3 * tm.load, 1e3 * tm.create, 1e3 * tm.forward, 1e3 * tm.write);
     }
 done:
-    for (k = 0; k < ONNX_IN_COUNT; k++)
+    for (k = 0; k < LSTMCL_GRAPH_INPUT_COUNT; k++)
         npy_free(&in[k]);
     lstmcl_context_destroy(ctx);
-    if (have_model)
-        model_file_free(&mf);
-    cli_outputs_free(dest, ONNX_OUT_COUNT);
+    lstmcl_file_destroy(mf);
+    cli_outputs_free(dest, LSTMCL_GRAPH_OUTPUT_COUNT);
     return rc;
 }
 

@@ -68,7 +68,7 @@ static int parse_shape(hdr_cursor *c, npy_array *a, char *err, size_t errlen)
 {
     skip_space(c);
     if (!expect_char(c, '(')) {
-        cli_set_error(err, errlen, "npy header: 'shape' is not a tuple");
+        ld_set_error(err, errlen, "npy header: 'shape' is not a tuple");
         return 0;
     }
     a->ndim = 0;
@@ -83,7 +83,7 @@ static int parse_shape(hdr_cursor *c, npy_array *a, char *err, size_t errlen)
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
             unsigned d = (unsigned)(*c->p - '0');
             if (v > (SIZE_MAX - d) / 10) {
-                cli_set_error(err, errlen, "npy header: a dimension overflows");
+                ld_set_error(err, errlen, "npy header: a dimension overflows");
                 return 0;
             }
             v = v * 10 + d;
@@ -91,11 +91,11 @@ static int parse_shape(hdr_cursor *c, npy_array *a, char *err, size_t errlen)
             c->p++;
         }
         if (!digits) {
-            cli_set_error(err, errlen, "npy header: bad 'shape' tuple");
+            ld_set_error(err, errlen, "npy header: bad 'shape' tuple");
             return 0;
         }
         if (a->ndim == NPY_MAX_DIMS) {
-            cli_set_error(err, errlen, "npy header: more than %d dimensions", NPY_MAX_DIMS);
+            ld_set_error(err, errlen, "npy header: more than %d dimensions", NPY_MAX_DIMS);
             return 0;
         }
         a->dims[a->ndim++] = v;
@@ -105,7 +105,7 @@ static int parse_shape(hdr_cursor *c, npy_array *a, char *err, size_t errlen)
             continue;
         }
         if (!expect_char(c, ')')) {
-            cli_set_error(err, errlen, "npy header: bad 'shape' tuple");
+            ld_set_error(err, errlen, "npy header: bad 'shape' tuple");
             return 0;
         }
         return 1;
@@ -119,7 +119,7 @@ static int parse_header(const char *h, size_t hlen, npy_array *a, int *fortran, 
     int seen_descr = 0, seen_fortran = 0, seen_shape = 0;
 
     if (!expect_char(&c, '{')) {
-        cli_set_error(err, errlen, "npy header is not a dict");
+        ld_set_error(err, errlen, "npy header is not a dict");
         return 0;
     }
     for (;;) {
@@ -127,13 +127,13 @@ static int parse_header(const char *h, size_t hlen, npy_array *a, int *fortran, 
         if (expect_char(&c, '}'))
             break;
         if (!parse_string(&c, key, sizeof key) || !expect_char(&c, ':')) {
-            cli_set_error(err, errlen, "npy header: malformed dict");
+            ld_set_error(err, errlen, "npy header: malformed dict");
             return 0;
         }
         if (strcmp(key, "descr") == 0 && !seen_descr) {
             seen_descr = 1;
             if (!parse_string(&c, a->descr, sizeof a->descr)) {
-                cli_set_error(err, errlen, "npy header: 'descr' is not a simple type string");
+                ld_set_error(err, errlen, "npy header: 'descr' is not a simple type string");
                 return 0;
             }
         } else if (strcmp(key, "fortran_order") == 0 && !seen_fortran) {
@@ -146,7 +146,7 @@ static int parse_header(const char *h, size_t hlen, npy_array *a, int *fortran, 
                 *fortran = 0;
                 c.p += 5;
             } else {
-                cli_set_error(err, errlen, "npy header: 'fortran_order' is not True or False");
+                ld_set_error(err, errlen, "npy header: 'fortran_order' is not True or False");
                 return 0;
             }
         } else if (strcmp(key, "shape") == 0 && !seen_shape) {
@@ -154,20 +154,20 @@ static int parse_header(const char *h, size_t hlen, npy_array *a, int *fortran, 
             if (!parse_shape(&c, a, err, errlen))
                 return 0;
         } else {
-            cli_set_error(err, errlen, "npy header: unexpected or repeated key '%s'", key);
+            ld_set_error(err, errlen, "npy header: unexpected or repeated key '%s'", key);
             return 0;
         }
         if (expect_char(&c, ','))
             continue;
         if (!expect_char(&c, '}')) {
-            cli_set_error(err, errlen, "npy header: malformed dict");
+            ld_set_error(err, errlen, "npy header: malformed dict");
             return 0;
         }
         break;
     }
     if (!seen_descr || !seen_fortran || !seen_shape) {
-        cli_set_error(err, errlen, "npy header: missing key '%s'",
-                      !seen_descr ? "descr" : !seen_fortran ? "fortran_order" : "shape");
+        ld_set_error(err, errlen, "npy header: missing key '%s'",
+                     !seen_descr ? "descr" : !seen_fortran ? "fortran_order" : "shape");
         return 0;
     }
     /* Padding: spaces, then one newline at the very end. */
@@ -175,7 +175,7 @@ static int parse_header(const char *h, size_t hlen, npy_array *a, int *fortran, 
     if (c.p < c.end && *c.p == '\n')
         c.p++;
     if (c.p != c.end) {
-        cli_set_error(err, errlen, "npy header: unexpected text after the dict");
+        ld_set_error(err, errlen, "npy header: unexpected text after the dict");
         return 0;
     }
     return 1;
@@ -188,14 +188,14 @@ static double load_float(const uint8_t *p, size_t size, int big)
     for (k = 0; k < size; k++)
         b[k] = big ? p[size - 1 - k] : p[k];
     if (size == 2)
-        return cli_half_to_float(cli_le16(b));
+        return ld_half_to_float(ld_le16(b));
     if (size == 4) {
-        uint32_t u = cli_le32(b);
+        uint32_t u = ld_le32(b);
         float f;
         memcpy(&f, &u, sizeof f);
         return f;
     } else {
-        uint64_t u = cli_le64(b);
+        uint64_t u = ld_le64(b);
         double d;
         memcpy(&d, &u, sizeof d);
         return d;
@@ -240,26 +240,26 @@ int npy_parse(const uint8_t *buf, size_t len, npy_array *out, char *err, size_t 
 
     memset(out, 0, sizeof *out);
     if (len < 10 || memcmp(buf, magic, 6) != 0) {
-        cli_set_error(err, errlen, "not a .npy file (bad magic)");
+        ld_set_error(err, errlen, "not a .npy file (bad magic)");
         return CLI_ERR_INPUT;
     }
     if (buf[6] == 1) {
-        hlen = cli_le16(buf + 8);
+        hlen = ld_le16(buf + 8);
         prefix = 10;
     } else if (buf[6] == 2 || buf[6] == 3) {
         if (len < 12) {
-            cli_set_error(err, errlen, "truncated .npy header");
+            ld_set_error(err, errlen, "truncated .npy header");
             return CLI_ERR_INPUT;
         }
-        hlen = cli_le32(buf + 8);
+        hlen = ld_le32(buf + 8);
         prefix = 12;
     } else {
-        cli_set_error(err, errlen, "unsupported .npy format version %u.%u", buf[6], buf[7]);
+        ld_set_error(err, errlen, "unsupported .npy format version %u.%u", buf[6], buf[7]);
         return CLI_ERR_INPUT;
     }
     if (hlen > len - prefix) {
-        cli_set_error(err, errlen, "truncated .npy header (says %zu bytes, file has %zu)", hlen,
-                      len - prefix);
+        ld_set_error(err, errlen, "truncated .npy header (says %zu bytes, file has %zu)", hlen,
+                     len - prefix);
         return CLI_ERR_INPUT;
     }
     if (!parse_header((const char *)buf + prefix, hlen, out, &fortran, err, errlen))
@@ -268,7 +268,7 @@ int npy_parse(const uint8_t *buf, size_t len, npy_array *out, char *err, size_t 
     /* descr: byte order, kind, size, e.g. "<f4", "|u1". */
     if (strlen(out->descr) != 3 || !strchr("<>|=", out->descr[0]) ||
         out->descr[2] < '1' || out->descr[2] > '8') {
-        cli_set_error(err, errlen, "unsupported dtype '%s'", out->descr);
+        ld_set_error(err, errlen, "unsupported dtype '%s'", out->descr);
         return CLI_ERR_INPUT;
     }
     big = out->descr[0] == '>';
@@ -278,23 +278,23 @@ int npy_parse(const uint8_t *buf, size_t len, npy_array *out, char *err, size_t 
         if (npy_types[k].kind == kind && npy_types[k].size == size)
             type = &npy_types[k];
     if (!type || (size > 1 && out->descr[0] == '|')) {
-        cli_set_error(err, errlen, "unsupported dtype '%s' (float16/32/64 or integers expected)",
-                      out->descr);
+        ld_set_error(err, errlen, "unsupported dtype '%s' (float16/32/64 or integers expected)",
+                     out->descr);
         return CLI_ERR_INPUT;
     }
     for (d = 0; d < out->ndim; d++) {
-        if (!cli_mul_size(count, out->dims[d], &count)) {
-            cli_set_error(err, errlen, "shape overflows");
+        if (!ld_mul_size(count, out->dims[d], &count)) {
+            ld_set_error(err, errlen, "shape overflows");
             return CLI_ERR_INPUT;
         }
     }
-    if (!cli_mul_size(count, size, &nbytes)) {
-        cli_set_error(err, errlen, "shape overflows");
+    if (!ld_mul_size(count, size, &nbytes)) {
+        ld_set_error(err, errlen, "shape overflows");
         return CLI_ERR_INPUT;
     }
     if (nbytes != len - prefix - hlen) {
-        cli_set_error(err, errlen, "data size mismatch: the shape needs %zu bytes, the file has %zu",
-                      nbytes, len - prefix - hlen);
+        ld_set_error(err, errlen, "data size mismatch: the shape needs %zu bytes, the file has %zu",
+                     nbytes, len - prefix - hlen);
         return CLI_ERR_INPUT;
     }
     out->count = count;
@@ -308,7 +308,7 @@ int npy_parse(const uint8_t *buf, size_t len, npy_array *out, char *err, size_t 
         else
             out->f = malloc(alloc * sizeof *out->f);
         if (!out->i && !out->f) {
-            cli_set_error(err, errlen, "out of memory for %zu values", count);
+            ld_set_error(err, errlen, "out of memory for %zu values", count);
             return CLI_ERR_RUNTIME;
         }
         for (k = 0; k < count; k++) {
@@ -335,7 +335,7 @@ int npy_load(const char *path, npy_array *out, char *err, size_t errlen)
     size_t len;
     int rc;
     memset(out, 0, sizeof *out);
-    rc = cli_read_file(path, &buf, &len, err, errlen);
+    rc = ld_read_file(path, &buf, &len, err, errlen);
     if (rc != CLI_OK)
         return rc;
     rc = npy_parse(buf, len, out, err, errlen);
@@ -361,7 +361,7 @@ int npy_make_f32_header(const size_t *dims, size_t ndim, uint8_t **header, size_
     uint8_t *h;
 
     if (ndim > NPY_MAX_DIMS) {
-        cli_set_error(err, errlen, "too many dimensions");
+        ld_set_error(err, errlen, "too many dimensions");
         return CLI_ERR_INPUT;
     }
     /* NumPy's spelling of a shape: "()", "(5,)", "(2, 3)". */
@@ -374,7 +374,7 @@ int npy_make_f32_header(const size_t *dims, size_t ndim, uint8_t **header, size_
     total = (total + 63) / 64 * 64;
     h = malloc(total);
     if (!h) {
-        cli_set_error(err, errlen, "out of memory");
+        ld_set_error(err, errlen, "out of memory");
         return CLI_ERR_RUNTIME;
     }
     memcpy(h, "\x93NUMPY\x01\x00", 8);

@@ -84,7 +84,7 @@ static int resolve(const char *path, char **target, struct stat *sb, int *exists
         if (lstat(cur, sb) != 0) {
             if (errno == ENOENT)
                 break;
-            cli_set_error(err, errlen, "cannot examine '%s': %s", cur, strerror(errno));
+            ld_set_error(err, errlen, "cannot examine '%s': %s", cur, strerror(errno));
             free(cur);
             return CLI_ERR_INPUT;
         }
@@ -93,13 +93,13 @@ static int resolve(const char *path, char **target, struct stat *sb, int *exists
             break;
         }
         if (hops == MAX_LINK_HOPS) {
-            cli_set_error(err, errlen, "too many levels of symbolic links");
+            ld_set_error(err, errlen, "too many levels of symbolic links");
             free(cur);
             return CLI_ERR_INPUT;
         }
         n = readlink(cur, link, PATH_MAX);
         if (n < 0) {
-            cli_set_error(err, errlen, "cannot read the link '%s': %s", cur, strerror(errno));
+            ld_set_error(err, errlen, "cannot read the link '%s': %s", cur, strerror(errno));
             free(cur);
             return CLI_ERR_INPUT;
         }
@@ -120,21 +120,21 @@ static int resolve(const char *path, char **target, struct stat *sb, int *exists
             goto oom;
     }
     if (*exists && S_ISDIR(sb->st_mode)) {
-        cli_set_error(err, errlen, "output path is a directory");
+        ld_set_error(err, errlen, "output path is a directory");
         free(cur);
         return CLI_ERR_INPUT;
     }
     if (!split_path(cur, &dir, &name))
         goto oom;
     if (*name == '\0') {
-        cli_set_error(err, errlen, "output path names a directory");
+        ld_set_error(err, errlen, "output path names a directory");
         free(cur);
         free(dir);
         return CLI_ERR_INPUT;
     }
     real = realpath(dir, NULL);
     if (!real) {
-        cli_set_error(err, errlen, "directory '%s': %s", dir, strerror(errno));
+        ld_set_error(err, errlen, "directory '%s': %s", dir, strerror(errno));
         free(cur);
         free(dir);
         return CLI_ERR_INPUT;
@@ -148,7 +148,7 @@ static int resolve(const char *path, char **target, struct stat *sb, int *exists
     return CLI_OK;
 oom:
     free(cur);
-    cli_set_error(err, errlen, "out of memory");
+    ld_set_error(err, errlen, "out of memory");
     return CLI_ERR_RUNTIME;
 }
 
@@ -199,9 +199,9 @@ int cli_outputs_check(cli_output *outs, size_t n, const char *const *inputs,
         } else if (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)) {
             o->kind = CLI_OUT_DIRECT;
         } else {
-            cli_set_error(err, errlen, "%s '%s' is %s; an output may be a regular file, a link "
-                          "to one, a character device, a FIFO or '-'", o->option, o->path,
-                          kind_name(sb.st_mode));
+            ld_set_error(err, errlen, "%s '%s' is %s; an output may be a regular file, a link "
+                         "to one, a character device, a FIFO or '-'", o->option, o->path,
+                         kind_name(sb.st_mode));
             return CLI_ERR_INPUT;
         }
         if (o->exists) {
@@ -212,13 +212,13 @@ int cli_outputs_check(cli_output *outs, size_t n, const char *const *inputs,
             char *dir;
             const char *name;
             if (!split_path(o->target, &dir, &name)) {
-                cli_set_error(err, errlen, "out of memory");
+                ld_set_error(err, errlen, "out of memory");
                 return CLI_ERR_RUNTIME;
             }
             rc = access(dir, W_OK | X_OK);
             if (rc != 0)
-                cli_set_error(err, errlen, "cannot write in directory '%s': %s", dir,
-                              strerror(errno));
+                ld_set_error(err, errlen, "cannot write in directory '%s': %s", dir,
+                             strerror(errno));
             free(dir);
             if (rc != 0)
                 return CLI_ERR_INPUT;
@@ -239,12 +239,12 @@ int cli_outputs_check(cli_output *outs, size_t n, const char *const *inputs,
             if (!outs[j].path || !same_file(o, &outs[j]))
                 continue;
             if (o->kind == CLI_OUT_STDOUT)
-                cli_set_error(err, errlen, "%s and %s are both '-': at most one output may go "
-                              "to standard output", o->option, outs[j].option);
+                ld_set_error(err, errlen, "%s and %s are both '-': at most one output may go "
+                             "to standard output", o->option, outs[j].option);
             else
-                cli_set_error(err, errlen, "%s '%s' and %s '%s' are the same file: one result "
-                              "would be lost", o->option, o->path, outs[j].option,
-                              outs[j].path);
+                ld_set_error(err, errlen, "%s '%s' and %s '%s' are the same file: one result "
+                             "would be lost", o->option, o->path, outs[j].option,
+                             outs[j].path);
             return CLI_ERR_INPUT;
         }
         if (!o->exists)
@@ -254,9 +254,9 @@ int cli_outputs_check(cli_output *outs, size_t n, const char *const *inputs,
             if (!inputs[j] || stat(inputs[j], &sb) != 0)
                 continue;
             if (sb.st_dev == o->dev && sb.st_ino == o->ino) {
-                cli_set_error(err, errlen, "%s '%s' is the same file as %s '%s': writing it "
-                              "would destroy an input", o->option, o->path, input_opts[j],
-                              inputs[j]);
+                ld_set_error(err, errlen, "%s '%s' is the same file as %s '%s': writing it "
+                             "would destroy an input", o->option, o->path, input_opts[j],
+                             inputs[j]);
                 return CLI_ERR_INPUT;
             }
         }
@@ -370,7 +370,7 @@ static int write_temp(cli_output *o, char *err, size_t errlen)
     int fd, e;
     char *t = temp_template(o->target);
     if (!t) {
-        cli_set_error(err, errlen, "out of memory");
+        ld_set_error(err, errlen, "out of memory");
         return CLI_ERR_RUNTIME;
     }
     /* Created and registered with the signals held, so that no signal can
@@ -386,24 +386,24 @@ static int write_temp(cli_output *o, char *err, size_t errlen)
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (fd < 0) {
         free(t);
-        cli_set_error(err, errlen, "cannot create a temporary file beside it: %s", strerror(e));
+        ld_set_error(err, errlen, "cannot create a temporary file beside it: %s", strerror(e));
         return (e == EACCES || e == EROFS) ? CLI_ERR_INPUT : CLI_ERR_RUNTIME;
     }
     if (!o->tmp) { /* more outputs than the handler tracks: cannot happen */
         close(fd);
         unlink(t);
         free(t);
-        cli_set_error(err, errlen, "too many outputs");
+        ld_set_error(err, errlen, "too many outputs");
         return CLI_ERR_RUNTIME;
     }
     if (!write_all(fd, o->header, o->header_len) || !write_all(fd, o->data, o->data_len) ||
         fchmod(fd, o->mode) != 0 || fsync(fd) != 0) {
-        cli_set_error(err, errlen, "write failed: %s", strerror(errno));
+        ld_set_error(err, errlen, "write failed: %s", strerror(errno));
         close(fd);
         return CLI_ERR_RUNTIME;
     }
     if (close(fd) != 0) {
-        cli_set_error(err, errlen, "write failed: %s", strerror(errno));
+        ld_set_error(err, errlen, "write failed: %s", strerror(errno));
         return CLI_ERR_RUNTIME;
     }
     return CLI_OK;
@@ -418,7 +418,7 @@ static int write_direct(cli_output *o, char *err, size_t errlen)
             fd = open(o->target, O_WRONLY | O_NOCTTY);
         while (fd < 0 && errno == EINTR);
         if (fd < 0) {
-            cli_set_error(err, errlen, "cannot open: %s", strerror(errno));
+            ld_set_error(err, errlen, "cannot open: %s", strerror(errno));
             return CLI_ERR_RUNTIME;
         }
     } else {
@@ -426,9 +426,9 @@ static int write_direct(cli_output *o, char *err, size_t errlen)
     }
     ok = write_all(fd, o->header, o->header_len) && write_all(fd, o->data, o->data_len);
     if (!ok)
-        cli_set_error(err, errlen, "write failed: %s", strerror(errno));
+        ld_set_error(err, errlen, "write failed: %s", strerror(errno));
     if (o->kind == CLI_OUT_DIRECT && close(fd) != 0 && ok) {
-        cli_set_error(err, errlen, "write failed: %s", strerror(errno));
+        ld_set_error(err, errlen, "write failed: %s", strerror(errno));
         ok = 0;
     }
     return ok ? CLI_OK : CLI_ERR_RUNTIME;
@@ -443,13 +443,13 @@ static int keep_old(cli_output *o, char *err, size_t errlen)
         char *t = temp_template(o->target);
         int fd;
         if (!t) {
-            cli_set_error(err, errlen, "out of memory");
+            ld_set_error(err, errlen, "out of memory");
             return -1;
         }
         /* mkstemp picks a free name; the link takes it over. */
         fd = mkstemp(t);
         if (fd < 0) {
-            cli_set_error(err, errlen, "cannot keep the old file: %s", strerror(errno));
+            ld_set_error(err, errlen, "cannot keep the old file: %s", strerror(errno));
             free(t);
             return -1;
         }
@@ -464,10 +464,10 @@ static int keep_old(cli_output *o, char *err, size_t errlen)
             continue;
         if (errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK)
             return 0;
-        cli_set_error(err, errlen, "cannot keep the old file: %s", strerror(errno));
+        ld_set_error(err, errlen, "cannot keep the old file: %s", strerror(errno));
         return -1;
     }
-    cli_set_error(err, errlen, "cannot keep the old file: no free name");
+    ld_set_error(err, errlen, "cannot keep the old file: no free name");
     return -1;
 }
 
@@ -499,8 +499,8 @@ static void roll_back(cli_output *outs, size_t n, char *err, size_t errlen)
         if (o->backup) {
             if (rename(o->backup, o->target) != 0) {
                 size_t len = strlen(err);
-                cli_set_error(err + len, errlen - len, "; and the old '%s' could not be put "
-                              "back: it is kept as '%s'", o->target, o->backup);
+                ld_set_error(err + len, errlen - len, "; and the old '%s' could not be put "
+                             "back: it is kept as '%s'", o->target, o->backup);
                 continue;
             }
         } else if (!o->exists) {
@@ -523,8 +523,8 @@ static int rename_all(cli_output *outs, size_t n, size_t *bad, char *err, size_t
          * but a regular file, and keep the old one until all are in. */
         if (lstat(o->target, &sb) == 0) {
             if (!S_ISREG(sb.st_mode)) {
-                cli_set_error(err, errlen, "%s became %s during the run; nothing written",
-                              o->option, kind_name(sb.st_mode));
+                ld_set_error(err, errlen, "%s became %s during the run; nothing written",
+                             o->option, kind_name(sb.st_mode));
                 return CLI_ERR_RUNTIME;
             }
             o->exists = 1;
@@ -534,8 +534,8 @@ static int rename_all(cli_output *outs, size_t n, size_t *bad, char *err, size_t
             o->exists = 0;
         }
         if (rename(o->tmp, o->target) != 0) {
-            cli_set_error(err, errlen, "cannot rename the temporary into place: %s; %s",
-                          strerror(errno), "every output is left as it was");
+            ld_set_error(err, errlen, "cannot rename the temporary into place: %s; %s",
+                         strerror(errno), "every output is left as it was");
             return CLI_ERR_RUNTIME;
         }
         o->renamed = 1;

@@ -14,18 +14,22 @@ static lstmcl_context *fuzz_ctx(void)
     return ctx;
 }
 
-static void run_graph(const onnx_model *m)
+static void run_graph(const ld_onnx *m)
 {
-    size_t n = onnx_model_lstm_count(m), k, I = onnx_model_lstm(m, 0)->desc.input_size;
+    size_t n = ld_onnx_lstm_count(m), k, I = ld_onnx_lstm(m, 0)->desc.input_size;
     lstmcl_model **models = calloc(n, sizeof *models);
-    npy_array in[ONNX_IN_COUNT], out[ONNX_OUT_COUNT];
+    ld_array in[ONNX_IN_COUNT], out[ONNX_OUT_COUNT];
+    ld_onnx_run_opts opts;
+    lstmcl_status fst;
     char err[512] = "";
     int bad, rc;
     memset(in, 0, sizeof in);
+    memset(&opts, 0, sizeof opts);
+    opts.reference = 1;
     if (!models || I > 4096)
         goto done;
     for (k = 0; k < n; k++) {
-        const cli_lstm *l = onnx_model_lstm(m, k);
+        const ld_lstm *l = ld_onnx_lstm(m, k);
         if (lstmcl_model_create(fuzz_ctx(), &l->desc, l->convention, l->layers, &models[k]) !=
             LSTMCL_SUCCESS)
             goto done;
@@ -36,14 +40,15 @@ static void run_graph(const onnx_model *m)
     in[ONNX_IN_X].dims[1] = 2;
     in[ONNX_IN_X].dims[2] = I;
     in[ONNX_IN_X].count = 4 * I;
+    in[ONNX_IN_X].first_nonfinite = 4 * I;
     in[ONNX_IN_X].f = calloc(4 * I, sizeof(float));
     if (!in[ONNX_IN_X].f)
         goto done;
-    rc = onnx_model_run(m, models, 1, 0, in, out, &bad, err, sizeof err);
+    rc = ld_onnx_run(m, models, &opts, in, out, &bad, &fst, err, sizeof err);
     fuzz_check_result(rc, err);
     if (rc == CLI_OK)
         for (k = 0; k < ONNX_OUT_COUNT; k++)
-            npy_free(&out[k]);
+            ld_array_free(&out[k]);
 done:
     free(in[ONNX_IN_X].f);
     for (k = 0; models && k < n; k++)
@@ -53,13 +58,13 @@ done:
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    onnx_model *m = NULL;
+    ld_onnx *m = NULL;
     char err[512] = "";
-    int rc = onnx_model_parse(data, size, &m, err, sizeof err);
+    int rc = ld_onnx_parse(data, size, &m, err, sizeof err);
     fuzz_check_result(rc, err);
     if (rc == CLI_OK) {
         run_graph(m);
-        onnx_model_free(m);
+        ld_onnx_free(m);
     }
     return 0;
 }

@@ -17,7 +17,7 @@ static int replay_file(const char *path)
     uint8_t *data;
     size_t size;
     char err[512];
-    if (cli_read_file(path, &data, &size, err, sizeof err) != CLI_OK) {
+    if (ld_read_file(path, &data, &size, err, sizeof err) != CLI_OK) {
         fprintf(stderr, "%s: %s\n", path, err);
         return 0;
     }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
+#include "load_util.h"
 #include "safetensors.h"
 
 /* The parameters of nn.LSTM layer k: <kind>_l<k>[_reverse]. */
@@ -50,13 +50,13 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Distinct prefixes of "...weight_ih_l<k>[_reverse]" names, sorted. */
-static int find_prefixes(const st_file *f, char ***list, size_t *n)
+static int find_prefixes(const ld_st_file *f, char ***list, size_t *n)
 {
     size_t k, j, m = 0;
     *list = calloc(f->count ? f->count : 1, sizeof **list);
     *n = 0;
     if (!*list)
-        return CLI_ERR_RUNTIME;
+        return LD_ERR_RUNTIME;
     for (k = 0; k < f->count; k++) {
         const char *name = f->tensors[k].name, *hit = name, *found = NULL;
         int kind, rev;
@@ -71,7 +71,7 @@ static int find_prefixes(const st_file *f, char ***list, size_t *n)
         plen = (size_t)(found - name);
         (*list)[*n] = malloc(plen + 1);
         if (!(*list)[*n])
-            return CLI_ERR_RUNTIME;
+            return LD_ERR_RUNTIME;
         memcpy((*list)[*n], name, plen);
         (*list)[*n][plen] = '\0';
         (*n)++;
@@ -86,7 +86,7 @@ static int find_prefixes(const st_file *f, char ***list, size_t *n)
         (*list)[m++] = (*list)[j];
     }
     *n = m;
-    return CLI_OK;
+    return LD_OK;
 }
 
 static int cmp_size(const void *a, const void *b)
@@ -98,7 +98,7 @@ static int cmp_size(const void *a, const void *b)
 /* The smallest layer below L that no parameter name under prefix mentions
  * (L when there is none, or when out of memory: the per-tensor checks
  * that follow still name a missing tensor). */
-static size_t first_missing_layer(const st_file *f, const char *prefix, size_t L)
+static size_t first_missing_layer(const ld_st_file *f, const char *prefix, size_t L)
 {
     size_t *layers = malloc((f->count ? f->count : 1) * sizeof *layers), n = 0, k, want = 0;
     size_t plen = strlen(prefix);
@@ -123,7 +123,7 @@ static size_t first_missing_layer(const st_file *f, const char *prefix, size_t L
 }
 
 /* The name of a parameter of `layer` under prefix (one exists). */
-static const char *tensor_of_layer(const st_file *f, const char *prefix, size_t layer)
+static const char *tensor_of_layer(const ld_st_file *f, const char *prefix, size_t layer)
 {
     size_t k, plen = strlen(prefix);
     for (k = 0; k < f->count; k++) {
@@ -145,49 +145,50 @@ static void free_list(char **list, size_t n)
 }
 
 /* Checks a 1-D or 2-D tensor's shape. */
-static int check_shape(const st_tensor *t, size_t ndim, size_t d0, size_t d1, char *err,
+static int check_shape(const ld_st_tensor *t, size_t ndim, size_t d0, size_t d1, char *err,
                        size_t errlen)
 {
     if (t->ndim != ndim || t->dims[0] != d0 || (ndim == 2 && t->dims[1] != d1)) {
         if (ndim == 2)
-            cli_set_error(err, errlen, "tensor '%s' should have shape (%zu, %zu)", t->name, d0,
-                          d1);
+            ld_set_error(err, errlen, "tensor '%s' should have shape (%zu, %zu)", t->name, d0,
+                         d1);
         else
-            cli_set_error(err, errlen, "tensor '%s' should have shape (%zu)", t->name, d0);
+            ld_set_error(err, errlen, "tensor '%s' should have shape (%zu)", t->name, d0);
         return 0;
     }
     return 1;
 }
 
-int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *prefix,
-                                cli_lstm *out, char *err, size_t errlen)
+int ld_torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *prefix,
+                                   const char *prefix_name, ld_lstm *out, char *err,
+                                   size_t errlen)
 {
-    st_file f;
+    ld_st_file f;
     char **prefixes = NULL;
     size_t nprefix = 0, k, plen, L = 0, D = 1, H = 0, I = 0, P = 0, Hout, layer, d;
-    const st_tensor *(*slots)[2][P_COUNT] = NULL;
+    const ld_st_tensor *(*slots)[2][P_COUNT] = NULL;
     int rc, kind, rev, has_bias, has_proj;
 
     memset(out, 0, sizeof *out);
-    rc = st_parse(buf, len, &f, err, errlen);
-    if (rc != CLI_OK)
+    rc = ld_st_parse(buf, len, &f, err, errlen);
+    if (rc != LD_OK)
         return rc;
     rc = find_prefixes(&f, &prefixes, &nprefix);
-    if (rc != CLI_OK) {
-        cli_set_error(err, errlen, "out of memory");
+    if (rc != LD_OK) {
+        ld_set_error(err, errlen, "out of memory");
         goto done;
     }
-    rc = CLI_ERR_INPUT;
+    rc = LD_ERR_INPUT;
     if (!prefix) {
         if (nprefix == 0) {
-            cli_set_error(err, errlen, "no nn.LSTM weights found (no tensor named "
-                          "[PREFIX]weight_ih_l0)");
+            ld_set_error(err, errlen, "no nn.LSTM weights found (no tensor named "
+                         "[PREFIX]weight_ih_l0)");
             goto done;
         }
         if (nprefix > 1) {
-            cli_set_error(err, errlen, "%zu LSTMs in the file (prefixes '%s', '%s'%s); choose one "
-                          "with --prefix", nprefix, prefixes[0], prefixes[1],
-                          nprefix > 2 ? ", ..." : "");
+            ld_set_error(err, errlen, "%zu LSTMs in the file (prefixes '%s', '%s'%s); choose one "
+                         "with %s", nprefix, prefixes[0], prefixes[1],
+                         nprefix > 2 ? ", ..." : "", prefix_name ? prefix_name : "a prefix");
             goto done;
         }
         prefix = prefixes[0];
@@ -203,7 +204,7 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
             L = layer + 1;
     }
     if (L == 0) {
-        cli_set_error(err, errlen, "no nn.LSTM weights under prefix '%s'", prefix);
+        ld_set_error(err, errlen, "no nn.LSTM weights under prefix '%s'", prefix);
         goto done;
     }
     /* Every layer below L must have tensors: name the first one that has
@@ -212,16 +213,16 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
     {
         size_t missing = first_missing_layer(&f, prefix, L);
         if (missing < L) {
-            cli_set_error(err, errlen, "layer %zu has no tensors (missing '%sweight_ih_l%zu'), "
-                          "but '%s' names layer %zu", missing, prefix, missing,
-                          tensor_of_layer(&f, prefix, L - 1), L - 1);
+            ld_set_error(err, errlen, "layer %zu has no tensors (missing '%sweight_ih_l%zu'), "
+                         "but '%s' names layer %zu", missing, prefix, missing,
+                         tensor_of_layer(&f, prefix, L - 1), L - 1);
             goto done;
         }
     }
     slots = calloc(L, sizeof *slots);
     if (!slots) {
-        cli_set_error(err, errlen, "out of memory");
-        rc = CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        rc = LD_ERR_RUNTIME;
         goto done;
     }
     for (k = 0; k < f.count; k++) {
@@ -239,17 +240,17 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
             for (kind = 0; kind < P_COUNT; kind++) {
                 int want = d < D && (kind <= P_WHH || ((kind == P_BIH || kind == P_BHH) && has_bias) ||
                                      (kind == P_WHR && has_proj));
-                const st_tensor *t = slots[layer][d][kind];
+                const ld_st_tensor *t = slots[layer][d][kind];
                 if (want && !t) {
-                    cli_set_error(err, errlen, "missing tensor '%s%s_l%zu%s'", prefix,
-                                  torch_param_names[kind], layer, d ? "_reverse" : "");
+                    ld_set_error(err, errlen, "missing tensor '%s%s_l%zu%s'", prefix,
+                                 torch_param_names[kind], layer, d ? "_reverse" : "");
                     goto done;
                 }
                 if (!want && t) {
-                    cli_set_error(err, errlen, "unexpected tensor '%s' (%s)", t->name,
-                                  d >= D ? "no reverse direction elsewhere"
-                                  : kind == P_WHR ? "projection only in some layers"
-                                                  : "biases only in some layers");
+                    ld_set_error(err, errlen, "unexpected tensor '%s' (%s)", t->name,
+                                 d >= D ? "no reverse direction elsewhere"
+                                 : kind == P_WHR ? "projection only in some layers"
+                                                 : "biases only in some layers");
                     goto done;
                 }
             }
@@ -257,30 +258,30 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
     }
     /* Sizes from layer 0's shapes, then every shape checked against them. */
     {
-        const st_tensor *wih = slots[0][0][P_WIH], *whh = slots[0][0][P_WHH];
+        const ld_st_tensor *wih = slots[0][0][P_WIH], *whh = slots[0][0][P_WHH];
         /* GRU and vanilla RNN state_dicts use the same names; their
          * weight_hh_l0 is (3*H, H) or (H, H) where an LSTM's is (4*H, H). */
         if (!has_proj && whh->ndim == 2 && whh->dims[1] > 0 &&
             (whh->dims[0] == 3 * whh->dims[1] || whh->dims[0] == whh->dims[1])) {
             int gru = whh->dims[0] == 3 * whh->dims[1];
-            cli_set_error(err, errlen, "not an LSTM: tensor '%s' has shape (%zu, %zu), %s "
-                          "(an nn.LSTM's is (4*hidden_size, hidden_size)); lstmcl runs LSTMs only",
-                          whh->name, whh->dims[0], whh->dims[1],
-                          gru ? "a GRU's (3 gates)" : "a vanilla RNN's (no gates)");
+            ld_set_error(err, errlen, "not an LSTM: tensor '%s' has shape (%zu, %zu), %s "
+                         "(an nn.LSTM's is (4*hidden_size, hidden_size)); lstmcl runs LSTMs only",
+                         whh->name, whh->dims[0], whh->dims[1],
+                         gru ? "a GRU's (3 gates)" : "a vanilla RNN's (no gates)");
             goto done;
         }
         if (wih->ndim != 2 || wih->dims[0] == 0 || wih->dims[0] % 4 != 0 || wih->dims[1] == 0) {
-            cli_set_error(err, errlen, "tensor '%s' should have shape (4*hidden_size, input_size)",
-                          wih->name);
+            ld_set_error(err, errlen, "tensor '%s' should have shape (4*hidden_size, input_size)",
+                         wih->name);
             goto done;
         }
         H = wih->dims[0] / 4;
         I = wih->dims[1];
         if (has_proj) {
-            const st_tensor *whr = slots[0][0][P_WHR];
+            const ld_st_tensor *whr = slots[0][0][P_WHR];
             if (whr->ndim != 2 || whr->dims[0] == 0 || whr->dims[0] >= H) {
-                cli_set_error(err, errlen, "tensor '%s' should have shape (proj_size, %zu) with "
-                              "0 < proj_size < %zu", whr->name, H, H);
+                ld_set_error(err, errlen, "tensor '%s' should have shape (proj_size, %zu) with "
+                             "0 < proj_size < %zu", whr->name, H, H);
                 goto done;
             }
             P = whr->dims[0];
@@ -294,16 +295,16 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
     out->desc.direction = D == 2 ? LSTMCL_BIDIRECTIONAL : LSTMCL_FORWARD;
     out->desc.no_bias = !has_bias;
     out->convention = LSTMCL_CONVENTION_PYTORCH;
-    if (cli_lstm_init(out, L) != CLI_OK) {
-        cli_set_error(err, errlen, "out of memory");
-        rc = CLI_ERR_RUNTIME;
+    if (ld_lstm_init(out, L) != LD_OK) {
+        ld_set_error(err, errlen, "out of memory");
+        rc = LD_ERR_RUNTIME;
         goto done;
     }
     for (layer = 0; layer < L; layer++) {
         size_t Iin = layer == 0 ? I : D * Hout;
         for (d = 0; d < D; d++) {
             for (kind = 0; kind < P_COUNT; kind++) {
-                const st_tensor *t = slots[layer][d][kind];
+                const ld_st_tensor *t = slots[layer][d][kind];
                 lstmcl_layer_weights *w = &out->layers[layer];
                 float *data;
                 int ok;
@@ -317,29 +318,29 @@ int torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *pref
                 }
                 if (!ok)
                     goto done;
-                rc = st_to_float(t, &data, err, errlen);
-                if (rc == CLI_OK)
-                    rc = cli_lstm_own(out, data);
-                if (rc != CLI_OK)
+                rc = ld_st_to_float(t, &data, err, errlen);
+                if (rc == LD_OK)
+                    rc = ld_lstm_own(out, data);
+                if (rc != LD_OK)
                     goto done;
-                rc = CLI_ERR_INPUT;
+                rc = LD_ERR_INPUT;
                 switch (kind) {
-                case P_WIH: cli_tensor_set(&w->input_weights[d], data, 2, 4 * H, Iin, 0); break;
-                case P_WHH: cli_tensor_set(&w->recurrent_weights[d], data, 2, 4 * H, Hout, 0); break;
-                case P_BIH: cli_tensor_set(&w->input_bias[d], data, 1, 4 * H, 0, 0); break;
-                case P_BHH: cli_tensor_set(&w->recurrent_bias[d], data, 1, 4 * H, 0, 0); break;
-                default: cli_tensor_set(&w->projection[d], data, 2, P, H, 0); break;
+                case P_WIH: ld_tensor_set(&w->input_weights[d], data, 2, 4 * H, Iin, 0); break;
+                case P_WHH: ld_tensor_set(&w->recurrent_weights[d], data, 2, 4 * H, Hout, 0); break;
+                case P_BIH: ld_tensor_set(&w->input_bias[d], data, 1, 4 * H, 0, 0); break;
+                case P_BHH: ld_tensor_set(&w->recurrent_bias[d], data, 1, 4 * H, 0, 0); break;
+                default: ld_tensor_set(&w->projection[d], data, 2, P, H, 0); break;
                 }
             }
         }
     }
-    rc = CLI_OK;
+    rc = LD_OK;
 done:
     free(slots);
     free_list(prefixes, nprefix);
-    st_free(&f);
-    if (rc != CLI_OK)
-        cli_lstm_free(out);
+    ld_st_free(&f);
+    if (rc != LD_OK)
+        ld_lstm_free(out);
     return rc;
 }
 
@@ -366,60 +367,62 @@ static const char *sniff_other_format(const uint8_t *b, size_t len)
     return NULL;
 }
 
-int model_file_load(const char *path, const char *prefix, model_file *mf, char *err,
-                    size_t errlen)
+int ld_model_file_parse(const uint8_t *buf, size_t len, const char *name,
+                        lstmcl_file_format format, const char *prefix, const char *prefix_name,
+                        ld_model_file *mf, char *err, size_t errlen)
 {
-    uint8_t *buf;
-    size_t len;
-    int rc;
     const char *what;
+    int rc, onnx_name = name && ends_with(name, ".onnx");
 
     memset(mf, 0, sizeof *mf);
     if (errlen)
         err[0] = '\0';
-    rc = cli_read_file(path, &buf, &len, err, errlen);
-    if (rc != CLI_OK)
-        return rc;
+    if (!prefix_name)
+        prefix_name = "a prefix";
     what = sniff_other_format(buf, len);
     if (what) {
-        cli_set_error(err, errlen, "%s; lstmcl reads an nn.LSTM state_dict saved as "
-                      "safetensors (safetensors.torch.save_file) or an ONNX model", what);
-        free(buf);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "%s; lstmcl reads an nn.LSTM state_dict saved as "
+                     "safetensors (safetensors.torch.save_file) or an ONNX model", what);
+        return LD_ERR_INPUT;
     }
-    if (ends_with(path, ".onnx") ||
-        (!ends_with(path, ".safetensors") && !(len >= 9 && buf[8] == '{'))) {
-        mf->format = MODEL_ONNX;
+    if (format == LSTMCL_FILE_AUTO)
+        format = onnx_name || (!(name && ends_with(name, ".safetensors")) &&
+                               !(len >= 9 && buf[8] == '{'))
+                     ? LSTMCL_FILE_ONNX
+                     : LSTMCL_FILE_SAFETENSORS;
+    else
+        onnx_name = 1; /* told: no guessing in the messages either */
+    mf->format = format;
+    if (format == LSTMCL_FILE_ONNX) {
         if (prefix) {
-            cli_set_error(err, errlen, "--prefix applies to safetensors files only");
-            rc = CLI_ERR_INPUT;
+            ld_set_error(err, errlen, "%s applies to safetensors files only", prefix_name);
+            rc = LD_ERR_INPUT;
         } else {
-            rc = onnx_model_parse(buf, len, &mf->onnx, err, errlen);
+            rc = ld_onnx_parse(buf, len, &mf->onnx, err, errlen);
             /* A file named neither way that is not ONNX either: say what is
              * read rather than only how ONNX decoding failed. */
-            if (rc == CLI_ERR_INPUT && !ends_with(path, ".onnx") && errlen) {
+            if (rc == LD_ERR_INPUT && !onnx_name && errlen) {
                 char why[256];
                 snprintf(why, sizeof why, "%s", err);
-                cli_set_error(err, errlen, "neither safetensors nor ONNX (as ONNX: %s); lstmcl "
-                              "reads an nn.LSTM state_dict saved as safetensors or an ONNX "
-                              "model", why);
+                ld_set_error(err, errlen, "neither safetensors nor ONNX (as ONNX: %s); lstmcl "
+                             "reads an nn.LSTM state_dict saved as safetensors or an ONNX "
+                             "model", why);
             }
         }
     } else {
-        mf->format = MODEL_SAFETENSORS;
-        rc = torch_lstm_from_safetensors(buf, len, prefix, &mf->torch, err, errlen);
+        rc = ld_torch_lstm_from_safetensors(buf, len, prefix, prefix_name, &mf->torch, err,
+                                            errlen);
     }
-    free(buf);
-    if (rc != CLI_OK && errlen && !err[0])
-        cli_set_error(err, errlen, "invalid model file");
+    if (rc != LD_OK && errlen && !err[0])
+        ld_set_error(err, errlen, "invalid model file");
     return rc;
 }
 
-void model_file_free(model_file *mf)
+void ld_model_file_free(ld_model_file *mf)
 {
     if (!mf)
         return;
-    cli_lstm_free(&mf->torch);
-    onnx_model_free(mf->onnx);
+    ld_lstm_free(&mf->torch);
+    ld_onnx_free(mf->onnx);
     mf->onnx = NULL;
 }

@@ -21,7 +21,7 @@
 static const struct {
     const char *name;
     size_t min_in, max_in, min_out, max_out;
-} ox_ops[OP_COUNT] = {
+} ld_ox_ops[OP_COUNT] = {
     [OP_LSTM] = {"LSTM", 3, 8, 0, 3},
     [OP_CONSTANT] = {"Constant", 0, 0, 1, 1},
     [OP_IDENTITY] = {"Identity", 1, 1, 1, 1},
@@ -87,16 +87,16 @@ static const char *const lstm_attrs[] = {
     "direction",        "hidden_size",     "input_forget", "layout",
 };
 
-int ox_lstm_input(const NodeProto *n, size_t slot)
+int ld_ox_lstm_input(const NodeProto *n, size_t slot)
 {
     return slot < n->n_input && n->input[slot][0] != '\0';
 }
 
 /* A constant input of an LSTM node as float. */
-static const npy_array *lstm_const(const onnx_model *m, const NodeProto *n, size_t slot,
-                                   const char *what, char *err, size_t errlen)
+static const ld_array *lstm_const(const ld_onnx *m, const NodeProto *n, size_t slot,
+                                  const char *what, char *err, size_t errlen)
 {
-    const ox_value *v = ox_table_find(&m->consts, n->input[slot]);
+    const ld_ox_value *v = ld_ox_table_find(&m->consts, n->input[slot]);
     if (!v) {
         NODE_ERR(n, "%s '%s' must be an initializer or a Constant", what, n->input[slot]);
         return NULL;
@@ -108,13 +108,13 @@ static const npy_array *lstm_const(const onnx_model *m, const NodeProto *n, size
     return &v->a;
 }
 
-static int check_dims(const NodeProto *n, const npy_array *a, const char *what, size_t ndim,
+static int check_dims(const NodeProto *n, const ld_array *a, const char *what, size_t ndim,
                       size_t d0, size_t d1, size_t d2, char *err, size_t errlen)
 {
     if (a->ndim != ndim || a->dims[0] != d0 || (ndim > 1 && a->dims[1] != d1) ||
         (ndim > 2 && a->dims[2] != d2)) {
         char got[128];
-        ox_shape_text(a, got, sizeof got);
+        ld_ox_shape_text(a, got, sizeof got);
         if (ndim == 3)
             NODE_ERR(n, "%s has shape %s, expected (%zu, %zu, %zu)", what, got, d0, d1, d2);
         else
@@ -130,7 +130,7 @@ static int check_dims(const NodeProto *n, const npy_array *a, const char *what, 
  * LSTM's own W, R, B and P are checked: they are taken from constants
  * here, so other initializers (fill values of plumbing, unused tensors)
  * keep whatever they hold. */
-static int check_finite(const onnx_model *m, const NodeProto *n, size_t slot, const npy_array *a,
+static int check_finite(const ld_onnx *m, const NodeProto *n, size_t slot, const ld_array *a,
                         char *err, size_t errlen)
 {
     const GraphProto *g = m->proto->graph;
@@ -141,7 +141,7 @@ static int check_finite(const onnx_model *m, const NodeProto *n, size_t slot, co
     for (j = 0; j < g->n_initializer; j++)
         if (strcmp(g->initializer[j]->name, name) == 0)
             what = "initializer";
-    why = cli_nonfinite_reason(a->nonfinite_value, a->f[k]);
+    why = ld_nonfinite_reason(a->nonfinite_value, a->f[k]);
     if (isfinite(a->nonfinite_value))
         NODE_ERR(n, "%s '%s': element %zu %s (%g)", what, name, k, why ? why : "is not finite",
                  a->nonfinite_value);
@@ -150,10 +150,10 @@ static int check_finite(const onnx_model *m, const NodeProto *n, size_t slot, co
     return 0;
 }
 
-static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout, char *err,
+static int make_lstm(ld_onnx *m, const NodeProto *n, ld_lstm *l, int *layout, char *err,
                      size_t errlen)
 {
-    const npy_array *W, *R, *B = NULL, *P = NULL;
+    const ld_array *W, *R, *B = NULL, *P = NULL;
     const AttributeProto *a;
     lstmcl_model_desc *desc = &l->desc;
     size_t D = 1, H, I, k, d, s, ai = 0, bi = 0;
@@ -161,7 +161,7 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
     float *copy;
 
     memset(l, 0, sizeof *l);
-    snprintf(l->name, sizeof l->name, "%s", ox_node_label(n));
+    snprintf(l->name, sizeof l->name, "%s", ld_ox_node_label(n));
     l->convention = LSTMCL_CONVENTION_ONNX;
     for (k = 0; k < n->n_attribute; k++) {
         size_t j;
@@ -171,46 +171,46 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
         if (j == sizeof lstm_attrs / sizeof lstm_attrs[0]) {
             NODE_ERR(n, "unknown attribute '%s'",
                      n->attribute[k]->name ? n->attribute[k]->name : "");
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
     }
-    a = ox_attr_find(n, "direction");
+    a = ld_ox_attr_find(n, "direction");
     desc->direction = LSTMCL_FORWARD;
     if (a) {
         const char *dirs[3] = {"forward", "reverse", "bidirectional"};
-        if (ox_attr_type(a) != AT_STRING) {
+        if (ld_ox_attr_type(a) != AT_STRING) {
             NODE_ERR(n, "attribute 'direction' is not a string");
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
         for (k = 0; k < 3; k++)
             if (a->s.len == strlen(dirs[k]) && memcmp(a->s.data, dirs[k], a->s.len) == 0)
                 break;
         if (k == 3) {
             NODE_ERR(n, "direction must be forward, reverse or bidirectional");
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
         desc->direction = (lstmcl_direction)k;
         D = k == 2 ? 2 : 1;
     }
-    if (!ox_attr_int(n, "layout", 0, &v, err, errlen))
-        return CLI_ERR_INPUT;
+    if (!ld_ox_attr_int(n, "layout", 0, &v, err, errlen))
+        return LD_ERR_INPUT;
     if (v != 0 && v != 1) {
         NODE_ERR(n, "layout must be 0 or 1");
-        return CLI_ERR_INPUT;
+        return LD_ERR_INPUT;
     }
     *layout = (int)v;
-    if (!ox_attr_int(n, "input_forget", 0, &v, err, errlen))
-        return CLI_ERR_INPUT;
+    if (!ld_ox_attr_int(n, "input_forget", 0, &v, err, errlen))
+        return LD_ERR_INPUT;
     if (v != 0 && v != 1) {
         NODE_ERR(n, "input_forget must be 0 or 1");
-        return CLI_ERR_INPUT;
+        return LD_ERR_INPUT;
     }
     desc->input_forget = (int)v;
-    a = ox_attr_find(n, "clip");
+    a = ld_ox_attr_find(n, "clip");
     if (a) {
-        if (ox_attr_type(a) != AT_FLOAT || !(a->f > 0) || !isfinite(a->f)) {
+        if (ld_ox_attr_type(a) != AT_FLOAT || !(a->f > 0) || !isfinite(a->f)) {
             NODE_ERR(n, "clip must be a positive float");
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
         desc->has_clip = 1;
         desc->clip = a->f;
@@ -219,35 +219,35 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
     W = lstm_const(m, n, LW, "W", err, errlen);
     R = W ? lstm_const(m, n, LR, "R", err, errlen) : NULL;
     if (!W || !R)
-        return CLI_ERR_INPUT;
+        return LD_ERR_INPUT;
     if (W->ndim != 3 || W->dims[0] != D || W->dims[1] == 0 || W->dims[1] % 4 || W->dims[2] == 0) {
         NODE_ERR(n, "W must have shape (%zu, 4*hidden_size, input_size)", D);
-        return CLI_ERR_INPUT;
+        return LD_ERR_INPUT;
     }
     H = W->dims[1] / 4;
     I = W->dims[2];
-    if (!ox_attr_int(n, "hidden_size", (int64_t)H, &v, err, errlen))
-        return CLI_ERR_INPUT;
+    if (!ld_ox_attr_int(n, "hidden_size", (int64_t)H, &v, err, errlen))
+        return LD_ERR_INPUT;
     if (v != (int64_t)H) {
         NODE_ERR(n, "hidden_size %lld disagrees with W's %zu rows", (long long)v, 4 * H);
-        return CLI_ERR_INPUT;
+        return LD_ERR_INPUT;
     }
     if (!check_dims(n, R, "R", 3, D, 4 * H, H, err, errlen))
-        return CLI_ERR_INPUT;
-    if (ox_lstm_input(n, LB)) {
+        return LD_ERR_INPUT;
+    if (ld_ox_lstm_input(n, LB)) {
         B = lstm_const(m, n, LB, "B", err, errlen);
         if (!B || !check_dims(n, B, "B", 2, D, 8 * H, 0, err, errlen))
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
     }
-    if (ox_lstm_input(n, LP)) {
+    if (ld_ox_lstm_input(n, LP)) {
         P = lstm_const(m, n, LP, "P", err, errlen);
         if (!P || !check_dims(n, P, "P", 2, D, 3 * H, 0, err, errlen))
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
     }
     if (!check_finite(m, n, LW, W, err, errlen) || !check_finite(m, n, LR, R, err, errlen) ||
         (B && !check_finite(m, n, LB, B, err, errlen)) ||
         (P && !check_finite(m, n, LP, P, err, errlen)))
-        return CLI_ERR_INPUT;
+        return LD_ERR_INPUT;
     desc->input_size = I;
     desc->hidden_size = H;
     desc->num_layers = 1;
@@ -261,16 +261,16 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
      * functions than 3 per direction, an unknown function, lists that are
      * not FLOATS. */
     {
-        const AttributeProto *al = ox_attr_find(n, "activation_alpha");
-        const AttributeProto *be = ox_attr_find(n, "activation_beta");
-        if ((al && ox_attr_type(al) != AT_FLOATS) || (be && ox_attr_type(be) != AT_FLOATS)) {
+        const AttributeProto *al = ld_ox_attr_find(n, "activation_alpha");
+        const AttributeProto *be = ld_ox_attr_find(n, "activation_beta");
+        if ((al && ld_ox_attr_type(al) != AT_FLOATS) || (be && ld_ox_attr_type(be) != AT_FLOATS)) {
             NODE_ERR(n, "activation_alpha and activation_beta must be lists of floats");
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
-        a = ox_attr_find(n, "activations");
-        if (a && (ox_attr_type(a) != AT_STRINGS || a->n_strings != 3 * D)) {
+        a = ld_ox_attr_find(n, "activations");
+        if (a && (ld_ox_attr_type(a) != AT_STRINGS || a->n_strings != 3 * D)) {
             NODE_ERR(n, "activations must list %zu functions", 3 * D);
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
         for (d = 0; a && d < D; d++)
             for (s = 0; s < 3; s++) {
@@ -280,27 +280,27 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
                 if (str->len == 0 || str->len >= sizeof name ||
                     memchr(str->data, '\0', str->len)) {
                     NODE_ERR(n, "bad activation name");
-                    return CLI_ERR_INPUT;
+                    return LD_ERR_INPUT;
                 }
                 memcpy(name, str->data, str->len);
                 name[str->len] = '\0';
                 if (lstmcl_activation_from_name(name, &act->kind) != LSTMCL_SUCCESS ||
                     act->kind == LSTMCL_ACT_DEFAULT) {
                     NODE_ERR(n, "unsupported activation '%s'", name);
-                    return CLI_ERR_INPUT;
+                    return LD_ERR_INPUT;
                 }
                 act_take_params(act, al, &ai, be, &bi);
             }
     }
 
-    if (cli_lstm_init(l, 1) != CLI_OK) {
-        cli_set_error(err, errlen, "out of memory");
-        return CLI_ERR_RUNTIME;
+    if (ld_lstm_init(l, 1) != LD_OK) {
+        ld_set_error(err, errlen, "out of memory");
+        return LD_ERR_RUNTIME;
     }
     /* The weights are copied so that the model owns them independently of
      * the constant table. */
     {
-        const npy_array *src[4] = {W, R, B, P};
+        const ld_array *src[4] = {W, R, B, P};
         size_t per[4];
         per[0] = 4 * H * I;
         per[1] = 4 * H * H;
@@ -310,24 +310,24 @@ static int make_lstm(onnx_model *m, const NodeProto *n, cli_lstm *l, int *layout
             if (!src[k])
                 continue;
             copy = malloc(src[k]->count * sizeof *copy);
-            if (!copy || cli_lstm_own(l, copy) != CLI_OK) {
-                cli_set_error(err, errlen, "out of memory");
-                return CLI_ERR_RUNTIME;
+            if (!copy || ld_lstm_own(l, copy) != LD_OK) {
+                ld_set_error(err, errlen, "out of memory");
+                return LD_ERR_RUNTIME;
             }
             memcpy(copy, src[k]->f, src[k]->count * sizeof *copy);
             for (d = 0; d < D; d++) {
                 lstmcl_layer_weights *w = &l->layers[0];
                 const float *p = copy + d * per[k];
                 switch (k) {
-                case 0: cli_tensor_set(&w->input_weights[d], p, 2, 4 * H, I, 0); break;
-                case 1: cli_tensor_set(&w->recurrent_weights[d], p, 2, 4 * H, H, 0); break;
-                case 2: cli_tensor_set(&w->input_bias[d], p, 1, 8 * H, 0, 0); break;
-                default: cli_tensor_set(&w->peephole[d], p, 1, 3 * H, 0, 0); break;
+                case 0: ld_tensor_set(&w->input_weights[d], p, 2, 4 * H, I, 0); break;
+                case 1: ld_tensor_set(&w->recurrent_weights[d], p, 2, 4 * H, H, 0); break;
+                case 2: ld_tensor_set(&w->input_bias[d], p, 1, 8 * H, 0, 0); break;
+                default: ld_tensor_set(&w->peephole[d], p, 1, 3 * H, 0, 0); break;
                 }
             }
         }
     }
-    return CLI_OK;
+    return LD_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -367,7 +367,7 @@ static int names_add(name_set *s, const char *name)
 
 /* Queues the not yet seen non-LSTM consumers of a value; notes the LSTM
  * input slots it feeds. */
-static void visit_consumers(const GraphProto *g, const ox_op *ops, const char *name,
+static void visit_consumers(const GraphProto *g, const ld_ox_op *ops, const char *name,
                             unsigned char *seen, size_t *stack, size_t *top, size_t *best)
 {
     size_t k, j;
@@ -390,7 +390,7 @@ static void visit_consumers(const GraphProto *g, const ox_op *ops, const char *n
 /* The smallest LSTM input slot a value reaches through the graph (X reaches
  * slot 0 directly and slot 5 through the zero-state plumbing). Each node is
  * expanded once, so shared paths cost nothing extra. */
-static size_t reach_slot(const GraphProto *g, const ox_op *ops, const char *name,
+static size_t reach_slot(const GraphProto *g, const ld_ox_op *ops, const char *name,
                          unsigned char *seen, size_t *stack)
 {
     size_t best = L_INPUTS, top = 0, o;
@@ -407,7 +407,7 @@ static size_t reach_slot(const GraphProto *g, const ox_op *ops, const char *name
 
 /* Which LSTM output a graph output comes from, through plumbing's first
  * input: 0 Y, 1 Y_h, 2 Y_c, or -1. */
-static int source_slot(const GraphProto *g, const ox_op *ops, const char *name)
+static int source_slot(const GraphProto *g, const ld_ox_op *ops, const char *name)
 {
     size_t k, o, steps;
     /* Values are defined once and before use, so the walk moves strictly
@@ -435,7 +435,7 @@ static int source_slot(const GraphProto *g, const ox_op *ops, const char *name)
  * initial_c, read with its layout. Axes stay AX_UNKNOWN where no such path
  * exists. Breadth first, each node once: perms[v] maps the axes of the
  * v-th value reached to the input's axes. */
-static void input_axes(const GraphProto *g, const ox_op *ops, const char *name, size_t rank,
+static void input_axes(const GraphProto *g, const ld_ox_op *ops, const char *name, size_t rank,
                        unsigned char *seen, unsigned char *axes)
 {
     static const unsigned char x_axes[2][3] = {{AX_SEQ, AX_BATCH, AX_INPUT},
@@ -443,14 +443,14 @@ static void input_axes(const GraphProto *g, const ox_op *ops, const char *name, 
     static const unsigned char state_axes[2][3] = {{AX_DIRS, AX_BATCH, AX_HIDDEN},
                                                    {AX_BATCH, AX_DIRS, AX_HIDDEN}};
     static const unsigned char lens_axes[1] = {AX_BATCH};
-    unsigned char(*perms)[NPY_MAX_DIMS];
+    unsigned char(*perms)[LD_MAX_DIMS];
     const char **vals;
     size_t nv = 1, v, k, j, d;
 
     memset(axes, AX_UNKNOWN, rank);
     perms = malloc((g->n_node + 1) * sizeof *perms);
     vals = malloc((g->n_node + 1) * sizeof *vals);
-    if (!perms || !vals || rank > NPY_MAX_DIMS)
+    if (!perms || !vals || rank > LD_MAX_DIMS)
         goto done;
     memset(seen, 0, g->n_node);
     vals[0] = name;
@@ -460,7 +460,7 @@ static void input_axes(const GraphProto *g, const ox_op *ops, const char *name, 
         for (k = 0; k < g->n_node; k++) {
             const NodeProto *n = g->node[k];
             if (ops[k] == OP_LSTM) {
-                const AttributeProto *lay = ox_attr_find(n, "layout");
+                const AttributeProto *lay = ld_ox_attr_find(n, "layout");
                 int l = lay && lay->i == 1;
                 for (j = 0; j < n->n_input && j < L_INPUTS; j++) {
                     const unsigned char *mean = NULL;
@@ -490,8 +490,8 @@ static void input_axes(const GraphProto *g, const ox_op *ops, const char *name, 
                 memcpy(perms[nv], perms[v], rank);
             } else if (ops[k] == OP_TRANSPOSE) {
                 /* Output axis d is input axis perm[d]; no perm reverses. */
-                const AttributeProto *p = ox_attr_find(n, "perm");
-                unsigned char used[NPY_MAX_DIMS] = {0};
+                const AttributeProto *p = ld_ox_attr_find(n, "perm");
+                unsigned char used[LD_MAX_DIMS] = {0};
                 if (p && p->n_ints != rank)
                     continue;
                 for (d = 0; d < rank; d++) {
@@ -515,42 +515,42 @@ done:
     free(vals);
 }
 
-int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err, size_t errlen)
+int ld_onnx_parse(const uint8_t *buf, size_t len, ld_onnx **out, char *err, size_t errlen)
 {
-    onnx_model *m;
+    ld_onnx *m;
     const GraphProto *g;
     name_set defined = {NULL, 0, 0};
     unsigned char *seen = NULL;
     size_t *stack = NULL;
     size_t k, j;
-    int rc = CLI_ERR_INPUT;
+    int rc = LD_ERR_INPUT;
 
     *out = NULL;
     m = calloc(1, sizeof *m);
     if (!m) {
-        cli_set_error(err, errlen, "out of memory");
-        return CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        return LD_ERR_RUNTIME;
     }
     for (k = 0; k < ONNX_IN_COUNT; k++)
         m->in_rank[k] = -1;
     /* An empty message is valid protobuf (every field absent): say what it
      * is rather than what it lacks. */
     if (len == 0) {
-        cli_set_error(err, errlen, "the file is empty (0 bytes), not an ONNX model");
+        ld_set_error(err, errlen, "the file is empty (0 bytes), not an ONNX model");
         goto fail;
     }
     m->proto = lstmcl_onnx__model_proto__unpack(NULL, len, buf);
     if (!m->proto) {
-        cli_set_error(err, errlen, "not a valid ONNX model (protobuf decoding failed)");
+        ld_set_error(err, errlen, "not a valid ONNX model (protobuf decoding failed)");
         goto fail;
     }
     g = m->proto->graph;
     if (!g) {
-        cli_set_error(err, errlen, "not an ONNX model: no graph");
+        ld_set_error(err, errlen, "not an ONNX model: no graph");
         goto fail;
     }
     if (g->n_node == 0) {
-        cli_set_error(err, errlen, "ONNX model has no graph nodes");
+        ld_set_error(err, errlen, "ONNX model has no graph nodes");
         goto fail;
     }
     snprintf(m->producer, sizeof m->producer, "%s",
@@ -562,50 +562,50 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
             m->opset = o->has_version ? o->version : -1;
     }
     if (m->opset < 7 || m->opset > 22) {
-        cli_set_error(err, errlen, "ONNX opset %lld of the default domain is not supported "
-                      "(7 to 22)", (long long)m->opset);
+        ld_set_error(err, errlen, "ONNX opset %lld of the default domain is not supported "
+                     "(7 to 22)", (long long)m->opset);
         goto fail;
     }
 
     /* Constants: initializers, then Constant nodes. */
     for (k = 0; k < g->n_initializer; k++) {
-        npy_array a;
+        ld_array a;
         const TensorProto *t = g->initializer[k];
         if (!t->name || !*t->name) {
-            cli_set_error(err, errlen, "initializer %zu has no name", k);
+            ld_set_error(err, errlen, "initializer %zu has no name", k);
             goto fail;
         }
         if (names_has(&defined, t->name)) {
-            cli_set_error(err, errlen, "duplicate initializer '%s'", t->name);
+            ld_set_error(err, errlen, "duplicate initializer '%s'", t->name);
             goto fail;
         }
-        rc = ox_tensor_from_proto(t, &a, err, errlen);
-        if (rc != CLI_OK)
+        rc = ld_ox_tensor_from_proto(t, &a, err, errlen);
+        if (rc != LD_OK)
             goto fail;
-        rc = CLI_ERR_INPUT;
-        if (!ox_table_add(&m->consts, t->name, &a, 1, -1) || !names_add(&defined, t->name)) {
-            npy_free(&a);
-            cli_set_error(err, errlen, "out of memory");
-            rc = CLI_ERR_RUNTIME;
+        rc = LD_ERR_INPUT;
+        if (!ld_ox_table_add(&m->consts, t->name, &a, 1, -1) || !names_add(&defined, t->name)) {
+            ld_array_free(&a);
+            ld_set_error(err, errlen, "out of memory");
+            rc = LD_ERR_RUNTIME;
             goto fail;
         }
     }
     for (k = 0; k < g->n_input; k++) {
         const char *name = g->input[k]->name;
         if (!name || !*name) {
-            cli_set_error(err, errlen, "graph input %zu has no name", k);
+            ld_set_error(err, errlen, "graph input %zu has no name", k);
             goto fail;
         }
         /* An input that is also an initializer is a constant with a default. */
-        if (ox_table_find(&m->consts, name))
+        if (ld_ox_table_find(&m->consts, name))
             continue;
         if (names_has(&defined, name)) {
-            cli_set_error(err, errlen, "duplicate graph input '%s'", name);
+            ld_set_error(err, errlen, "duplicate graph input '%s'", name);
             goto fail;
         }
         if (!names_add(&defined, name)) {
-            cli_set_error(err, errlen, "out of memory");
-            rc = CLI_ERR_RUNTIME;
+            ld_set_error(err, errlen, "out of memory");
+            rc = LD_ERR_RUNTIME;
             goto fail;
         }
     }
@@ -614,8 +614,8 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
      * hostile file from making them slow. Exported LSTMs have a few hundred. */
     if (g->n_node > ONNX_MAX_NODES || g->n_initializer > ONNX_MAX_NODES ||
         g->n_input > ONNX_MAX_NODES || g->n_output > ONNX_MAX_NODES) {
-        cli_set_error(err, errlen, "graph has more than %d nodes, initializers, inputs or "
-                      "outputs", ONNX_MAX_NODES);
+        ld_set_error(err, errlen, "graph has more than %d nodes, initializers, inputs or "
+                     "outputs", ONNX_MAX_NODES);
         goto fail;
     }
     seen = calloc(g->n_node, 1);
@@ -625,8 +625,8 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
     m->lstm_node = calloc(g->n_node, sizeof *m->lstm_node);
     m->layouts = calloc(g->n_node, sizeof *m->layouts);
     if (!m->ops || !m->lstms || !m->lstm_node || !m->layouts || !seen || !stack) {
-        cli_set_error(err, errlen, "out of memory");
-        rc = CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        rc = LD_ERR_RUNTIME;
         goto fail;
     }
     for (k = 0; k < g->n_node; k++) {
@@ -637,16 +637,16 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
             goto fail;
         }
         for (op = 0; op < OP_COUNT; op++)
-            if (strcmp(n->op_type, ox_ops[op].name) == 0)
+            if (strcmp(n->op_type, ld_ox_ops[op].name) == 0)
                 break;
         if (op == OP_COUNT) {
             NODE_ERR(n, "operator not supported (only LSTM and the plumbing torch.onnx.export "
                      "writes around it)");
             goto fail;
         }
-        m->ops[k] = (ox_op)op;
-        if (n->n_input < ox_ops[op].min_in || n->n_input > ox_ops[op].max_in ||
-            n->n_output < ox_ops[op].min_out || n->n_output > ox_ops[op].max_out) {
+        m->ops[k] = (ld_ox_op)op;
+        if (n->n_input < ld_ox_ops[op].min_in || n->n_input > ld_ox_ops[op].max_in ||
+            n->n_output < ld_ox_ops[op].min_out || n->n_output > ld_ox_ops[op].max_out) {
             NODE_ERR(n, "wrong number of inputs or outputs");
             goto fail;
         }
@@ -659,29 +659,29 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
             }
         }
         if (op == OP_CONSTANT) {
-            npy_array a;
-            rc = ox_eval_constant(n, &a, err, errlen);
-            if (rc != CLI_OK)
+            ld_array a;
+            rc = ld_ox_eval_constant(n, &a, err, errlen);
+            if (rc != LD_OK)
                 goto fail;
-            rc = CLI_ERR_INPUT;
-            if (!ox_table_add(&m->consts, n->output[0], &a, 1, -1)) {
-                npy_free(&a);
-                cli_set_error(err, errlen, "out of memory");
-                rc = CLI_ERR_RUNTIME;
+            rc = LD_ERR_INPUT;
+            if (!ld_ox_table_add(&m->consts, n->output[0], &a, 1, -1)) {
+                ld_array_free(&a);
+                ld_set_error(err, errlen, "out of memory");
+                rc = LD_ERR_RUNTIME;
                 goto fail;
             }
         }
         if (op == OP_LSTM) {
-            if (!ox_lstm_input(n, LX)) {
+            if (!ld_ox_lstm_input(n, LX)) {
                 NODE_ERR(n, "input X is missing");
                 goto fail;
             }
             rc = make_lstm(m, n, &m->lstms[m->n_lstm], &m->layouts[m->n_lstm], err, errlen);
-            if (rc != CLI_OK) {
-                cli_lstm_free(&m->lstms[m->n_lstm]);
+            if (rc != LD_OK) {
+                ld_lstm_free(&m->lstms[m->n_lstm]);
                 goto fail;
             }
-            rc = CLI_ERR_INPUT;
+            rc = LD_ERR_INPUT;
             m->lstm_node[m->n_lstm++] = k;
         }
         for (j = 0; j < n->n_output; j++) {
@@ -692,14 +692,14 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
                 goto fail;
             }
             if (!names_add(&defined, n->output[j])) {
-                cli_set_error(err, errlen, "out of memory");
-                rc = CLI_ERR_RUNTIME;
+                ld_set_error(err, errlen, "out of memory");
+                rc = LD_ERR_RUNTIME;
                 goto fail;
             }
         }
     }
     if (m->n_lstm == 0) {
-        cli_set_error(err, errlen, "the ONNX graph has no LSTM node");
+        ld_set_error(err, errlen, "the ONNX graph has no LSTM node");
         goto fail;
     }
 
@@ -708,7 +708,7 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
         const char *name = g->input[k]->name;
         size_t slot;
         int role = -1;
-        if (ox_table_find(&m->consts, name))
+        if (ld_ox_table_find(&m->consts, name))
             continue;
         slot = reach_slot(g, m->ops, name, seen, stack);
         if (slot == LX)
@@ -720,110 +720,138 @@ int onnx_model_parse(const uint8_t *buf, size_t len, onnx_model **out, char *err
         else if (slot == LC0)
             role = ONNX_IN_C0;
         if (role < 0) {
-            cli_set_error(err, errlen, "graph input '%s' does not feed an LSTM's X, "
-                          "sequence_lens, initial_h or initial_c", name);
+            ld_set_error(err, errlen, "graph input '%s' does not feed an LSTM's X, "
+                         "sequence_lens, initial_h or initial_c", name);
             goto fail;
         }
         if (m->in_names[role]) {
-            cli_set_error(err, errlen, "graph inputs '%s' and '%s' play the same part",
-                          m->in_names[role], name);
+            ld_set_error(err, errlen, "graph inputs '%s' and '%s' play the same part",
+                         m->in_names[role], name);
             goto fail;
         }
         m->in_names[role] = name;
+        m->in_order[m->n_in++] = (onnx_in_role)role;
         {
             size_t rank;
-            if (ox_declared_shape(g->input[k], m->in_dims[role], NPY_MAX_DIMS, &rank)) {
+            if (ld_ox_declared_shape(g->input[k], m->in_dims[role], LD_MAX_DIMS, &rank)) {
                 m->in_rank[role] = (int)rank;
                 input_axes(g, m->ops, name, rank, seen, m->in_axis[role]);
             }
         }
     }
     if (!m->in_names[ONNX_IN_X]) {
-        cli_set_error(err, errlen, "the graph has no input that feeds an LSTM's X");
+        ld_set_error(err, errlen, "the graph has no input that feeds an LSTM's X");
         goto fail;
     }
     for (k = 0; k < g->n_output; k++) {
         const char *name = g->output[k]->name;
         int slot;
         if (!name || !names_has(&defined, name)) {
-            cli_set_error(err, errlen, "graph output '%s' is not produced by any node",
-                          name ? name : "");
+            ld_set_error(err, errlen, "graph output '%s' is not produced by any node",
+                         name ? name : "");
             goto fail;
         }
         slot = source_slot(g, m->ops, name);
         if (slot < 0) {
-            cli_set_error(err, errlen, "graph output '%s' does not come from an LSTM", name);
+            ld_set_error(err, errlen, "graph output '%s' does not come from an LSTM", name);
             goto fail;
         }
         if (m->out_names[slot]) {
-            cli_set_error(err, errlen, "graph outputs '%s' and '%s' play the same part",
-                          m->out_names[slot], name);
+            ld_set_error(err, errlen, "graph outputs '%s' and '%s' play the same part",
+                         m->out_names[slot], name);
             goto fail;
         }
         m->out_names[slot] = name;
+        m->out_order[m->n_out++] = (onnx_out_role)slot;
     }
     free(defined.v);
     free(seen);
     free(stack);
     *out = m;
-    return CLI_OK;
+    return LD_OK;
 fail:
     free(defined.v);
     free(seen);
     free(stack);
-    onnx_model_free(m);
+    ld_onnx_free(m);
     return rc;
 }
 
-void onnx_model_free(onnx_model *m)
+void ld_onnx_free(ld_onnx *m)
 {
     size_t k;
     if (!m)
         return;
     for (k = 0; k < m->n_lstm; k++)
-        cli_lstm_free(&m->lstms[k]);
+        ld_lstm_free(&m->lstms[k]);
     free(m->lstms);
     free(m->lstm_node);
     free(m->layouts);
     free(m->ops);
-    ox_table_free(&m->consts);
+    ld_ox_table_free(&m->consts);
     if (m->proto)
         lstmcl_onnx__model_proto__free_unpacked(m->proto, NULL);
     free(m);
 }
 
-size_t onnx_model_lstm_count(const onnx_model *m)
+size_t ld_onnx_lstm_count(const ld_onnx *m)
 {
     return m->n_lstm;
 }
 
-const cli_lstm *onnx_model_lstm(const onnx_model *m, size_t k)
+const ld_lstm *ld_onnx_lstm(const ld_onnx *m, size_t k)
 {
     return &m->lstms[k];
 }
 
-int onnx_model_lstm_layout(const onnx_model *m, size_t k)
+int ld_onnx_lstm_layout(const ld_onnx *m, size_t k)
 {
     return m->layouts[k];
 }
 
-int64_t onnx_model_opset(const onnx_model *m)
+int64_t ld_onnx_opset(const ld_onnx *m)
 {
     return m->opset;
 }
 
-const char *onnx_model_producer(const onnx_model *m)
+const char *ld_onnx_producer(const ld_onnx *m)
 {
     return m->producer;
 }
 
-const char *onnx_model_input_name(const onnx_model *m, onnx_in_role role)
+const char *ld_onnx_input_name(const ld_onnx *m, onnx_in_role role)
 {
     return m->in_names[role];
 }
 
-const char *onnx_model_output_name(const onnx_model *m, onnx_out_role role)
+const char *ld_onnx_output_name(const ld_onnx *m, onnx_out_role role)
 {
     return m->out_names[role];
 }
 
+
+size_t ld_onnx_input_count(const ld_onnx *m)
+{
+    return m->n_in;
+}
+
+onnx_in_role ld_onnx_input_role(const ld_onnx *m, size_t k)
+{
+    return m->in_order[k];
+}
+
+size_t ld_onnx_output_count(const ld_onnx *m)
+{
+    return m->n_out;
+}
+
+onnx_out_role ld_onnx_output_role(const ld_onnx *m, size_t k)
+{
+    return m->out_order[k];
+}
+
+void ld_onnx_input_shape(const ld_onnx *m, onnx_in_role role, size_t *rank, const int64_t **dims)
+{
+    *rank = m->in_rank[role] < 0 ? 0 : (size_t)m->in_rank[role];
+    *dims = m->in_rank[role] < 0 ? NULL : m->in_dims[role];
+}

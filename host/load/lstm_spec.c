@@ -3,31 +3,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
+#include "load_util.h"
 
-int cli_lstm_init(cli_lstm *l, size_t num_layers)
+int ld_lstm_init(ld_lstm *l, size_t num_layers)
 {
     l->layers = calloc(num_layers ? num_layers : 1, sizeof *l->layers);
-    return l->layers ? CLI_OK : CLI_ERR_RUNTIME;
+    return l->layers ? LD_OK : LD_ERR_RUNTIME;
 }
 
-int cli_lstm_own(cli_lstm *l, float *p)
+int ld_lstm_own(ld_lstm *l, float *p)
 {
     if (l->n_owned == l->cap_owned) {
         size_t cap = l->cap_owned ? 2 * l->cap_owned : 16;
         float **n = realloc(l->owned, cap * sizeof *n);
         if (!n) {
             free(p);
-            return CLI_ERR_RUNTIME;
+            return LD_ERR_RUNTIME;
         }
         l->owned = n;
         l->cap_owned = cap;
     }
     l->owned[l->n_owned++] = p;
-    return CLI_OK;
+    return LD_OK;
 }
 
-void cli_lstm_free(cli_lstm *l)
+void ld_lstm_free(ld_lstm *l)
 {
     size_t k;
     if (!l)
@@ -41,8 +41,8 @@ void cli_lstm_free(cli_lstm *l)
     l->n_owned = l->cap_owned = 0;
 }
 
-void cli_tensor_set(lstmcl_tensor *t, const float *data, size_t ndim, size_t d0, size_t d1,
-                    size_t d2)
+void ld_tensor_set(lstmcl_tensor *t, const float *data, size_t ndim, size_t d0, size_t d1,
+                   size_t d2)
 {
     t->data = data;
     t->ndim = ndim;
@@ -61,7 +61,7 @@ static size_t tensor_count(const lstmcl_tensor *t)
     return n;
 }
 
-size_t cli_lstm_parameter_count(const cli_lstm *l)
+size_t ld_lstm_parameter_count(const ld_lstm *l)
 {
     size_t n = 0, k, d;
     for (k = 0; k < l->desc.num_layers; k++) {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_util.h"
+#include "load_util.h"
 
 /* The dtypes of the format and their item sizes. */
 static const struct {
@@ -32,24 +32,24 @@ static int json_size(const cJSON *v, size_t *out)
 
 static int cmp_offset(const void *a, const void *b)
 {
-    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    const ld_st_tensor *x = *(const ld_st_tensor *const *)a, *y = *(const ld_st_tensor *const *)b;
     return (x->data > y->data) - (x->data < y->data);
 }
 
 static int cmp_name(const void *a, const void *b)
 {
-    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    const ld_st_tensor *x = *(const ld_st_tensor *const *)a, *y = *(const ld_st_tensor *const *)b;
     return strcmp(x->name, y->name);
 }
 
-static int parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, st_tensor *t,
+static int parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, ld_st_tensor *t,
                        char *err, size_t errlen)
 {
     const cJSON *dtype = NULL, *shape = NULL, *offs = NULL, *item;
     size_t k, begin, end, nbytes;
 
     if (!cJSON_IsObject(e)) {
-        cli_set_error(err, errlen, "tensor '%s': header entry is not an object", t->name);
+        ld_set_error(err, errlen, "tensor '%s': header entry is not an object", t->name);
         return 0;
     }
     cJSON_ArrayForEach(item, e)
@@ -62,15 +62,15 @@ static int parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, st_
         else if (strcmp(item->string, "data_offsets") == 0)
             slot = &offs;
         if (!slot || *slot) {
-            cli_set_error(err, errlen, "tensor '%s': unexpected or repeated key '%s'", t->name,
-                          item->string);
+            ld_set_error(err, errlen, "tensor '%s': unexpected or repeated key '%s'", t->name,
+                         item->string);
             return 0;
         }
         *slot = item;
     }
     if (!cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs)) {
-        cli_set_error(err, errlen, "tensor '%s': needs string 'dtype', arrays 'shape' and "
-                      "'data_offsets'", t->name);
+        ld_set_error(err, errlen, "tensor '%s': needs string 'dtype', arrays 'shape' and "
+                     "'data_offsets'", t->name);
         return 0;
     }
     for (k = 0; k < sizeof st_dtypes / sizeof st_dtypes[0]; k++)
@@ -79,8 +79,8 @@ static int parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, st_
             t->item_size = st_dtypes[k].size;
         }
     if (!t->item_size) {
-        cli_set_error(err, errlen, "tensor '%s': unknown dtype '%.16s'", t->name,
-                      dtype->valuestring);
+        ld_set_error(err, errlen, "tensor '%s': unknown dtype '%.16s'", t->name,
+                     dtype->valuestring);
         return 0;
     }
     t->count = 1;
@@ -88,39 +88,39 @@ static int parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, st_
     {
         size_t dim;
         if (t->ndim == ST_MAX_DIMS) {
-            cli_set_error(err, errlen, "tensor '%s': more than %d dimensions", t->name,
-                          ST_MAX_DIMS);
+            ld_set_error(err, errlen, "tensor '%s': more than %d dimensions", t->name,
+                         ST_MAX_DIMS);
             return 0;
         }
         if (!json_size(item, &dim)) {
-            cli_set_error(err, errlen, "tensor '%s': shape entries must be non-negative integers",
-                          t->name);
+            ld_set_error(err, errlen, "tensor '%s': shape entries must be non-negative integers",
+                         t->name);
             return 0;
         }
         t->dims[t->ndim++] = dim;
-        if (!cli_mul_size(t->count, dim, &t->count)) {
-            cli_set_error(err, errlen, "tensor '%s': shape overflows", t->name);
+        if (!ld_mul_size(t->count, dim, &t->count)) {
+            ld_set_error(err, errlen, "tensor '%s': shape overflows", t->name);
             return 0;
         }
     }
     if (cJSON_GetArraySize(offs) != 2 || !json_size(cJSON_GetArrayItem(offs, 0), &begin) ||
         !json_size(cJSON_GetArrayItem(offs, 1), &end) || begin > end) {
-        cli_set_error(err, errlen, "tensor '%s': 'data_offsets' must be [begin, end] with "
-                      "begin <= end", t->name);
+        ld_set_error(err, errlen, "tensor '%s': 'data_offsets' must be [begin, end] with "
+                     "begin <= end", t->name);
         return 0;
     }
     if (end > data_len) {
-        cli_set_error(err, errlen, "tensor '%s': data_offsets [%zu, %zu] lie outside the %zu-byte "
-                      "data buffer", t->name, begin, end, data_len);
+        ld_set_error(err, errlen, "tensor '%s': data_offsets [%zu, %zu] lie outside the %zu-byte "
+                     "data buffer", t->name, begin, end, data_len);
         return 0;
     }
-    if (!cli_mul_size(t->count, t->item_size, &nbytes)) {
-        cli_set_error(err, errlen, "tensor '%s': shape overflows", t->name);
+    if (!ld_mul_size(t->count, t->item_size, &nbytes)) {
+        ld_set_error(err, errlen, "tensor '%s': shape overflows", t->name);
         return 0;
     }
     if (nbytes != end - begin) {
-        cli_set_error(err, errlen, "tensor '%s': shape and dtype need %zu bytes but data_offsets "
-                      "span %zu", t->name, nbytes, end - begin);
+        ld_set_error(err, errlen, "tensor '%s': shape and dtype need %zu bytes but data_offsets "
+                     "span %zu", t->name, nbytes, end - begin);
         return 0;
     }
     t->data = data + begin;
@@ -128,69 +128,69 @@ static int parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, st_
     return 1;
 }
 
-int st_parse(const uint8_t *buf, size_t len, st_file *out, char *err, size_t errlen)
+int ld_st_parse(const uint8_t *buf, size_t len, ld_st_file *out, char *err, size_t errlen)
 {
     uint64_t hlen;
     char *json = NULL;
     cJSON *root = NULL, *e;
     const uint8_t *data;
     size_t data_len, n = 0, k;
-    st_tensor **order = NULL;
-    int rc = CLI_ERR_INPUT;
+    ld_st_tensor **order = NULL;
+    int rc = LD_ERR_INPUT;
 
     memset(out, 0, sizeof *out);
     if (len < 8) {
-        cli_set_error(err, errlen, "truncated safetensors file (%zu bytes)", len);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "truncated safetensors file (%zu bytes)", len);
+        return LD_ERR_INPUT;
     }
-    hlen = cli_le64(buf);
+    hlen = ld_le64(buf);
     if (hlen < 2 || hlen > len - 8 || hlen > ST_MAX_HEADER) {
-        cli_set_error(err, errlen, "safetensors header length %llu does not fit the %zu-byte file",
-                      (unsigned long long)hlen, len);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "safetensors header length %llu does not fit the %zu-byte file",
+                     (unsigned long long)hlen, len);
+        return LD_ERR_INPUT;
     }
     if (buf[8] != '{') {
-        cli_set_error(err, errlen, "safetensors header does not start with '{'");
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "safetensors header does not start with '{'");
+        return LD_ERR_INPUT;
     }
     data = buf + 8 + hlen;
     data_len = len - 8 - (size_t)hlen;
     json = malloc((size_t)hlen + 1);
     if (!json) {
-        cli_set_error(err, errlen, "out of memory");
-        return CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        return LD_ERR_RUNTIME;
     }
     memcpy(json, buf + 8, (size_t)hlen);
     json[hlen] = '\0';
     if (strlen(json) != (size_t)hlen) {
-        cli_set_error(err, errlen, "safetensors header contains a NUL byte");
+        ld_set_error(err, errlen, "safetensors header contains a NUL byte");
         goto done;
     }
     root = cJSON_ParseWithOpts(json, NULL, 1);
     if (!root || !cJSON_IsObject(root)) {
-        cli_set_error(err, errlen, "safetensors header is not a JSON object");
+        ld_set_error(err, errlen, "safetensors header is not a JSON object");
         goto done;
     }
     cJSON_ArrayForEach(e, root) n++;
     out->tensors = calloc(n ? n : 1, sizeof *out->tensors);
     order = calloc(n ? n : 1, sizeof *order);
     if (!out->tensors || !order) {
-        cli_set_error(err, errlen, "out of memory");
-        rc = CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        rc = LD_ERR_RUNTIME;
         goto done;
     }
     cJSON_ArrayForEach(e, root)
     {
-        st_tensor *t;
+        ld_st_tensor *t;
         if (strcmp(e->string, "__metadata__") == 0) {
             const cJSON *m;
             if (!cJSON_IsObject(e)) {
-                cli_set_error(err, errlen, "safetensors '__metadata__' is not an object");
+                ld_set_error(err, errlen, "safetensors '__metadata__' is not an object");
                 goto done;
             }
             cJSON_ArrayForEach(m, e) if (!cJSON_IsString(m))
             {
-                cli_set_error(err, errlen, "safetensors '__metadata__' values must be strings");
+                ld_set_error(err, errlen, "safetensors '__metadata__' values must be strings");
                 goto done;
             }
             continue;
@@ -198,8 +198,8 @@ int st_parse(const uint8_t *buf, size_t len, st_file *out, char *err, size_t err
         t = &out->tensors[out->count];
         t->name = malloc(strlen(e->string) + 1);
         if (!t->name) {
-            cli_set_error(err, errlen, "out of memory");
-            rc = CLI_ERR_RUNTIME;
+            ld_set_error(err, errlen, "out of memory");
+            rc = LD_ERR_RUNTIME;
             goto done;
         }
         strcpy(t->name, e->string);
@@ -213,7 +213,7 @@ int st_parse(const uint8_t *buf, size_t len, st_file *out, char *err, size_t err
     qsort(order, out->count, sizeof *order, cmp_name);
     for (k = 1; k < out->count; k++) {
         if (strcmp(order[k - 1]->name, order[k]->name) == 0) {
-            cli_set_error(err, errlen, "duplicate tensor name '%s'", order[k]->name);
+            ld_set_error(err, errlen, "duplicate tensor name '%s'", order[k]->name);
             goto done;
         }
     }
@@ -226,38 +226,38 @@ int st_parse(const uint8_t *buf, size_t len, st_file *out, char *err, size_t err
         for (k = 0; k < out->count; k++) {
             size_t begin = (size_t)(order[k]->data - data);
             if (begin < at) {
-                cli_set_error(err, errlen, "tensors '%s' and '%s' overlap in the data buffer",
-                              order[k - 1]->name, order[k]->name);
+                ld_set_error(err, errlen, "tensors '%s' and '%s' overlap in the data buffer",
+                             order[k - 1]->name, order[k]->name);
                 goto done;
             }
             if (begin > at) {
-                cli_set_error(err, errlen, "data bytes [%zu, %zu) before tensor '%s' belong to "
-                              "no tensor (a gap in the data section)", at, begin,
-                              order[k]->name);
+                ld_set_error(err, errlen, "data bytes [%zu, %zu) before tensor '%s' belong to "
+                             "no tensor (a gap in the data section)", at, begin,
+                             order[k]->name);
                 goto done;
             }
             at = begin + order[k]->nbytes;
         }
         if (at != data_len) {
-            cli_set_error(err, errlen, "%zu bytes after the last tensor%s%s%s belong to no tensor "
-                          "(the data section is %zu bytes, the tensors end at %zu: a wrong "
-                          "header length or trailing data)", data_len - at,
-                          out->count ? " '" : "", out->count ? order[out->count - 1]->name : "",
-                          out->count ? "'" : "", data_len, at);
+            ld_set_error(err, errlen, "%zu bytes after the last tensor%s%s%s belong to no tensor "
+                         "(the data section is %zu bytes, the tensors end at %zu: a wrong "
+                         "header length or trailing data)", data_len - at,
+                         out->count ? " '" : "", out->count ? order[out->count - 1]->name : "",
+                         out->count ? "'" : "", data_len, at);
             goto done;
         }
     }
-    rc = CLI_OK;
+    rc = LD_OK;
 done:
     free(order);
     cJSON_Delete(root);
     free(json);
-    if (rc != CLI_OK)
-        st_free(out);
+    if (rc != LD_OK)
+        ld_st_free(out);
     return rc;
 }
 
-void st_free(st_file *f)
+void ld_st_free(ld_st_file *f)
 {
     size_t k;
     if (!f)
@@ -269,7 +269,7 @@ void st_free(st_file *f)
     f->count = 0;
 }
 
-const st_tensor *st_find(const st_file *f, const char *name)
+const ld_st_tensor *ld_st_find(const ld_st_file *f, const char *name)
 {
     size_t k;
     for (k = 0; k < f->count; k++)
@@ -278,7 +278,7 @@ const st_tensor *st_find(const st_file *f, const char *name)
     return NULL;
 }
 
-int st_to_float(const st_tensor *t, float **out, char *err, size_t errlen)
+int ld_st_to_float(const ld_st_tensor *t, float **out, char *err, size_t errlen)
 {
     size_t k;
     float *f;
@@ -292,44 +292,44 @@ int st_to_float(const st_tensor *t, float **out, char *err, size_t errlen)
     else if (strcmp(t->dtype, "F64") == 0)
         kind = 3;
     else {
-        cli_set_error(err, errlen, "tensor '%s' has dtype %s (F32, F16, BF16 or F64 expected)",
-                      t->name, t->dtype);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "tensor '%s' has dtype %s (F32, F16, BF16 or F64 expected)",
+                     t->name, t->dtype);
+        return LD_ERR_INPUT;
     }
     f = malloc((t->count ? t->count : 1) * sizeof *f);
     if (!f) {
-        cli_set_error(err, errlen, "out of memory");
-        return CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        return LD_ERR_RUNTIME;
     }
     for (k = 0; k < t->count; k++) {
         const uint8_t *p = t->data + k * t->item_size;
         double source;
         const char *why;
         if (kind == 0) {
-            uint32_t u = cli_le32(p);
+            uint32_t u = ld_le32(p);
             memcpy(&f[k], &u, sizeof u);
             source = f[k];
         } else if (kind == 1) {
-            source = f[k] = cli_half_to_float(cli_le16(p));
+            source = f[k] = ld_half_to_float(ld_le16(p));
         } else if (kind == 2) {
-            source = f[k] = cli_bf16_to_float(cli_le16(p));
+            source = f[k] = ld_bf16_to_float(ld_le16(p));
         } else {
-            uint64_t u = cli_le64(p);
+            uint64_t u = ld_le64(p);
             memcpy(&source, &u, sizeof source);
             f[k] = (float)source;
         }
         /* One NaN weight makes every output NaN: refuse it here, by name. */
-        why = cli_nonfinite_reason(source, f[k]);
+        why = ld_nonfinite_reason(source, f[k]);
         if (why) {
             if (isfinite(source))
-                cli_set_error(err, errlen, "tensor '%s': element %zu %s (%g)", t->name, k, why,
-                              source);
+                ld_set_error(err, errlen, "tensor '%s': element %zu %s (%g)", t->name, k, why,
+                             source);
             else
-                cli_set_error(err, errlen, "tensor '%s': element %zu %s", t->name, k, why);
+                ld_set_error(err, errlen, "tensor '%s': element %zu %s", t->name, k, why);
             free(f);
-            return CLI_ERR_INPUT;
+            return LD_ERR_INPUT;
         }
     }
     *out = f;
-    return CLI_OK;
+    return LD_OK;
 }

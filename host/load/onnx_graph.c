@@ -10,7 +10,7 @@
 /* Tables of values                                                          */
 /* ------------------------------------------------------------------------ */
 
-ox_value *ox_table_find(const ox_table *t, const char *name)
+ld_ox_value *ld_ox_table_find(const ld_ox_table *t, const char *name)
 {
     size_t k;
     for (k = t->n; k-- > 0;)
@@ -20,11 +20,11 @@ ox_value *ox_table_find(const ox_table *t, const char *name)
 }
 
 /* Adds an entry taking a (owned or not). */
-int ox_table_add(ox_table *t, const char *name, npy_array *a, int owned, int origin)
+int ld_ox_table_add(ld_ox_table *t, const char *name, ld_array *a, int owned, int origin)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 32;
-        ox_value *n = realloc(t->v, cap * sizeof *n);
+        ld_ox_value *n = realloc(t->v, cap * sizeof *n);
         if (!n)
             return 0;
         t->v = n;
@@ -40,12 +40,12 @@ int ox_table_add(ox_table *t, const char *name, npy_array *a, int owned, int ori
     return 1;
 }
 
-void ox_table_free(ox_table *t)
+void ld_ox_table_free(ld_ox_table *t)
 {
     size_t k;
     for (k = 0; k < t->n; k++)
         if (t->v[k].owned)
-            npy_free(&t->v[k].a);
+            ld_array_free(&t->v[k].a);
     free(t->v);
     t->v = NULL;
     t->n = t->cap = 0;
@@ -55,19 +55,29 @@ void ox_table_free(ox_table *t)
 /* Arrays                                                                    */
 /* ------------------------------------------------------------------------ */
 
-int ox_arr_alloc(npy_array *a, int is_int, size_t ndim, const size_t *dims, char *err,
-                 size_t errlen)
+void ld_array_free(ld_array *a)
+{
+    if (!a)
+        return;
+    free(a->f);
+    free(a->i);
+    a->f = NULL;
+    a->i = NULL;
+}
+
+int ld_ox_arr_alloc(ld_array *a, int is_int, size_t ndim, const size_t *dims, char *err,
+                    size_t errlen)
 {
     size_t k, n = 1;
     memset(a, 0, sizeof *a);
-    if (ndim > NPY_MAX_DIMS) {
-        cli_set_error(err, errlen, "more than %d dimensions", NPY_MAX_DIMS);
-        return CLI_ERR_INPUT;
+    if (ndim > LD_MAX_DIMS) {
+        ld_set_error(err, errlen, "more than %d dimensions", LD_MAX_DIMS);
+        return LD_ERR_INPUT;
     }
     for (k = 0; k < ndim; k++) {
-        if (!cli_mul_size(n, dims[k], &n) || n > OX_MAX_ELEMENTS) {
-            cli_set_error(err, errlen, "an array of more than %zu elements", OX_MAX_ELEMENTS);
-            return CLI_ERR_INPUT;
+        if (!ld_mul_size(n, dims[k], &n) || n > OX_MAX_ELEMENTS) {
+            ld_set_error(err, errlen, "an array of more than %zu elements", OX_MAX_ELEMENTS);
+            return LD_ERR_INPUT;
         }
         a->dims[k] = dims[k];
     }
@@ -80,13 +90,13 @@ int ox_arr_alloc(npy_array *a, int is_int, size_t ndim, const size_t *dims, char
     else
         a->f = calloc(n ? n : 1, sizeof *a->f);
     if (!a->i && !a->f) {
-        cli_set_error(err, errlen, "out of memory");
-        return CLI_ERR_RUNTIME;
+        ld_set_error(err, errlen, "out of memory");
+        return LD_ERR_RUNTIME;
     }
-    return CLI_OK;
+    return LD_OK;
 }
 
-void ox_shape_text(const npy_array *a, char *buf, size_t len)
+void ld_ox_shape_text(const ld_array *a, char *buf, size_t len)
 {
     size_t k, n = 0;
     n += (size_t)snprintf(buf, len, "(");
@@ -98,10 +108,10 @@ void ox_shape_text(const npy_array *a, char *buf, size_t len)
 
 /* dst[k] = src[base + sum(idx * strides)] over dst's shape: one walker for
  * Transpose, Slice and Expand (stride 0 broadcasts). */
-void ox_strided_copy(const npy_array *src, ptrdiff_t base, const ptrdiff_t *strides,
-                     npy_array *dst)
+void ld_ox_strided_copy(const ld_array *src, ptrdiff_t base, const ptrdiff_t *strides,
+                        ld_array *dst)
 {
-    size_t idx[NPY_MAX_DIMS] = {0}, k, d;
+    size_t idx[LD_MAX_DIMS] = {0}, k, d;
     ptrdiff_t off = base;
     for (k = 0; k < dst->count; k++) {
         if (dst->is_integer)
@@ -119,7 +129,7 @@ void ox_strided_copy(const npy_array *src, ptrdiff_t base, const ptrdiff_t *stri
     }
 }
 
-void ox_c_strides(const npy_array *a, ptrdiff_t *s)
+void ld_ox_c_strides(const ld_array *a, ptrdiff_t *s)
 {
     size_t d;
     ptrdiff_t st = 1;
@@ -129,26 +139,26 @@ void ox_c_strides(const npy_array *a, ptrdiff_t *s)
     }
 }
 
-int ox_arr_copy(const npy_array *src, npy_array *dst, char *err, size_t errlen)
+int ld_ox_arr_copy(const ld_array *src, ld_array *dst, char *err, size_t errlen)
 {
-    int rc = ox_arr_alloc(dst, src->is_integer, src->ndim, src->dims, err, errlen);
-    if (rc != CLI_OK)
+    int rc = ld_ox_arr_alloc(dst, src->is_integer, src->ndim, src->dims, err, errlen);
+    if (rc != LD_OK)
         return rc;
     if (src->is_integer)
         memcpy(dst->i, src->i, src->count * sizeof *src->i);
     else
         memcpy(dst->f, src->f, src->count * sizeof *src->f);
-    return CLI_OK;
+    return LD_OK;
 }
 
 /* Values of an integer array (shape operands), at most `max`. */
-int ox_int_list(const npy_array *a, int64_t *out, size_t max, size_t *n, const char *what,
-                char *err, size_t errlen)
+int ld_ox_int_list(const ld_array *a, int64_t *out, size_t max, size_t *n, const char *what,
+                   char *err, size_t errlen)
 {
     size_t k;
     if (!a->is_integer || a->ndim > 1 || a->count > max) {
-        cli_set_error(err, errlen, "%s must be a 1-D integer tensor of at most %zu values", what,
-                      max);
+        ld_set_error(err, errlen, "%s must be a 1-D integer tensor of at most %zu values", what,
+                     max);
         return 0;
     }
     for (k = 0; k < a->count; k++)
@@ -161,7 +171,7 @@ int ox_int_list(const npy_array *a, int64_t *out, size_t max, size_t *n, const c
 /* TensorProto                                                               */
 /* ------------------------------------------------------------------------ */
 
-void ox_set_float(npy_array *a, size_t k, double v)
+void ld_ox_set_float(ld_array *a, size_t k, double v)
 {
     /* A double beyond float's range becomes an infinity here (IEEE 754
      * conversion); the value noted is the one stored. */
@@ -172,27 +182,27 @@ void ox_set_float(npy_array *a, size_t k, double v)
     }
 }
 
-int ox_tensor_from_proto(const TensorProto *t, npy_array *a, char *err, size_t errlen)
+int ld_ox_tensor_from_proto(const TensorProto *t, ld_array *a, char *err, size_t errlen)
 {
-    size_t dims[NPY_MAX_DIMS], k, n, esize = 0, have = 0;
+    size_t dims[LD_MAX_DIMS], k, n, esize = 0, have = 0;
     int dt = t->has_data_type ? t->data_type : 0, is_int, rc;
     const char *name = t->name ? t->name : "";
 
     memset(a, 0, sizeof *a);
     if (t->has_data_location && t->data_location == 1) {
-        cli_set_error(err, errlen, "tensor '%s' keeps its data in an external file (not "
-                      "supported)", name);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "tensor '%s' keeps its data in an external file (not "
+                     "supported)", name);
+        return LD_ERR_INPUT;
     }
-    if (t->n_dims > NPY_MAX_DIMS) {
-        cli_set_error(err, errlen, "tensor '%s' has %zu dimensions", name, t->n_dims);
-        return CLI_ERR_INPUT;
+    if (t->n_dims > LD_MAX_DIMS) {
+        ld_set_error(err, errlen, "tensor '%s' has %zu dimensions", name, t->n_dims);
+        return LD_ERR_INPUT;
     }
     for (k = 0; k < t->n_dims; k++) {
         if (t->dims[k] < 0 || (uint64_t)t->dims[k] > OX_MAX_ELEMENTS) {
-            cli_set_error(err, errlen, "tensor '%s' has dimension %lld", name,
-                          (long long)t->dims[k]);
-            return CLI_ERR_INPUT;
+            ld_set_error(err, errlen, "tensor '%s' has dimension %lld", name,
+                         (long long)t->dims[k]);
+            return LD_ERR_INPUT;
         }
         dims[k] = (size_t)t->dims[k];
     }
@@ -205,70 +215,70 @@ int ox_tensor_from_proto(const TensorProto *t, npy_array *a, char *err, size_t e
     case OX_INT8: case OX_UINT8: case OX_BOOL: esize = 1; have = t->n_int32_data; break;
     case OX_INT16: case OX_UINT16: esize = 2; have = t->n_int32_data; break;
     default:
-        cli_set_error(err, errlen, "tensor '%s' has unsupported data type %d", name, dt);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "tensor '%s' has unsupported data type %d", name, dt);
+        return LD_ERR_INPUT;
     }
     is_int = !(dt == OX_FLOAT || dt == OX_DOUBLE || dt == OX_FLOAT16 || dt == OX_BFLOAT16);
-    rc = ox_arr_alloc(a, is_int, t->n_dims, dims, err, errlen);
-    if (rc != CLI_OK) {
-        if (rc == CLI_ERR_INPUT)
-            cli_set_error(err, errlen, "tensor '%s' is too large", name);
+    rc = ld_ox_arr_alloc(a, is_int, t->n_dims, dims, err, errlen);
+    if (rc != LD_OK) {
+        if (rc == LD_ERR_INPUT)
+            ld_set_error(err, errlen, "tensor '%s' is too large", name);
         return rc;
     }
     n = a->count;
     if (t->has_raw_data) {
         if (t->raw_data.len != n * esize) {
-            cli_set_error(err, errlen, "tensor '%s': raw_data has %zu bytes, its shape needs %zu",
-                          name, t->raw_data.len, n * esize);
-            npy_free(a);
-            return CLI_ERR_INPUT;
+            ld_set_error(err, errlen, "tensor '%s': raw_data has %zu bytes, its shape needs %zu",
+                         name, t->raw_data.len, n * esize);
+            ld_array_free(a);
+            return LD_ERR_INPUT;
         }
         for (k = 0; k < n; k++) {
             const uint8_t *p = t->raw_data.data + k * esize;
             switch (dt) {
             case OX_FLOAT: {
-                uint32_t u = cli_le32(p);
+                uint32_t u = ld_le32(p);
                 float f;
                 memcpy(&f, &u, 4);
-                ox_set_float(a, k, f);
+                ld_ox_set_float(a, k, f);
                 break;
             }
             case OX_DOUBLE: {
-                uint64_t u = cli_le64(p);
+                uint64_t u = ld_le64(p);
                 double d;
                 memcpy(&d, &u, 8);
-                ox_set_float(a, k, d);
+                ld_ox_set_float(a, k, d);
                 break;
             }
-            case OX_FLOAT16: ox_set_float(a, k, cli_half_to_float(cli_le16(p))); break;
-            case OX_BFLOAT16: ox_set_float(a, k, cli_bf16_to_float(cli_le16(p))); break;
-            case OX_INT64: a->i[k] = (int64_t)cli_le64(p); break;
-            case OX_INT32: a->i[k] = (int32_t)cli_le32(p); break;
-            case OX_INT16: a->i[k] = (int16_t)cli_le16(p); break;
-            case OX_UINT16: a->i[k] = cli_le16(p); break;
+            case OX_FLOAT16: ld_ox_set_float(a, k, ld_half_to_float(ld_le16(p))); break;
+            case OX_BFLOAT16: ld_ox_set_float(a, k, ld_bf16_to_float(ld_le16(p))); break;
+            case OX_INT64: a->i[k] = (int64_t)ld_le64(p); break;
+            case OX_INT32: a->i[k] = (int32_t)ld_le32(p); break;
+            case OX_INT16: a->i[k] = (int16_t)ld_le16(p); break;
+            case OX_UINT16: a->i[k] = ld_le16(p); break;
             case OX_INT8: a->i[k] = (int8_t)p[0]; break;
             default: a->i[k] = p[0]; break;
             }
         }
-        return CLI_OK;
+        return LD_OK;
     }
     if (have != n) {
-        cli_set_error(err, errlen, "tensor '%s' holds %zu values, its shape needs %zu", name, have,
-                      n);
-        npy_free(a);
-        return CLI_ERR_INPUT;
+        ld_set_error(err, errlen, "tensor '%s' holds %zu values, its shape needs %zu", name, have,
+                     n);
+        ld_array_free(a);
+        return LD_ERR_INPUT;
     }
     for (k = 0; k < n; k++) {
         switch (dt) {
-        case OX_FLOAT: ox_set_float(a, k, t->float_data[k]); break;
-        case OX_DOUBLE: ox_set_float(a, k, t->double_data[k]); break;
-        case OX_FLOAT16: ox_set_float(a, k, cli_half_to_float((uint16_t)t->int32_data[k])); break;
-        case OX_BFLOAT16: ox_set_float(a, k, cli_bf16_to_float((uint16_t)t->int32_data[k])); break;
+        case OX_FLOAT: ld_ox_set_float(a, k, t->float_data[k]); break;
+        case OX_DOUBLE: ld_ox_set_float(a, k, t->double_data[k]); break;
+        case OX_FLOAT16: ld_ox_set_float(a, k, ld_half_to_float((uint16_t)t->int32_data[k])); break;
+        case OX_BFLOAT16: ld_ox_set_float(a, k, ld_bf16_to_float((uint16_t)t->int32_data[k])); break;
         case OX_INT64: a->i[k] = t->int64_data[k]; break;
         default: a->i[k] = t->int32_data[k]; break;
         }
     }
-    return CLI_OK;
+    return LD_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -348,7 +358,7 @@ static int pb_find(pb_reader msg, uint64_t num, pb_reader *out)
 /* onnx.proto: ValueInfoProto.type = 2 -> TypeProto.tensor_type = 1 ->
  * TypeProto.Tensor.shape = 2 -> TensorShapeProto.dim = 1 (repeated) ->
  * Dimension.dim_value = 1 (int64) | dim_param = 2 (string). */
-int ox_declared_shape(const ValueInfoProto *v, int64_t *dims, size_t max, size_t *rank)
+int ld_ox_declared_shape(const ValueInfoProto *v, int64_t *dims, size_t max, size_t *rank)
 {
     const ProtobufCMessageUnknownField *u = NULL;
     pb_reader r, tensor, shape, dim;
@@ -396,7 +406,7 @@ int ox_declared_shape(const ValueInfoProto *v, int64_t *dims, size_t max, size_t
 /* Attributes                                                                */
 /* ------------------------------------------------------------------------ */
 
-const AttributeProto *ox_attr_find(const NodeProto *n, const char *name)
+const AttributeProto *ld_ox_attr_find(const NodeProto *n, const char *name)
 {
     size_t k;
     for (k = 0; k < n->n_attribute; k++)
@@ -407,7 +417,7 @@ const AttributeProto *ox_attr_find(const NodeProto *n, const char *name)
 
 /* The attribute's type: the declared one, else guessed from the fields set
  * (IR versions before 2 had no type field). */
-int ox_attr_type(const AttributeProto *a)
+int ld_ox_attr_type(const AttributeProto *a)
 {
     if (a->has_type)
         return a->type;
@@ -426,21 +436,21 @@ int ox_attr_type(const AttributeProto *a)
     return AT_INT;
 }
 
-const char *ox_node_label(const NodeProto *n)
+const char *ld_ox_node_label(const NodeProto *n)
 {
     return n->name && *n->name ? n->name : (n->output && n->n_output ? n->output[0] : "?");
 }
 
 
-int ox_attr_int(const NodeProto *n, const char *name, int64_t dflt, int64_t *out, char *err,
-                size_t errlen)
+int ld_ox_attr_int(const NodeProto *n, const char *name, int64_t dflt, int64_t *out, char *err,
+                   size_t errlen)
 {
-    const AttributeProto *a = ox_attr_find(n, name);
+    const AttributeProto *a = ld_ox_attr_find(n, name);
     if (!a) {
         *out = dflt;
         return 1;
     }
-    if (ox_attr_type(a) != AT_INT) {
+    if (ld_ox_attr_type(a) != AT_INT) {
         NODE_ERR(n, "attribute '%s' is not an int", name);
         return 0;
     }
@@ -448,15 +458,15 @@ int ox_attr_int(const NodeProto *n, const char *name, int64_t dflt, int64_t *out
     return 1;
 }
 
-int ox_attr_ints(const NodeProto *n, const char *name, const int64_t **v, size_t *count,
-                 char *err, size_t errlen)
+int ld_ox_attr_ints(const NodeProto *n, const char *name, const int64_t **v, size_t *count,
+                    char *err, size_t errlen)
 {
-    const AttributeProto *a = ox_attr_find(n, name);
+    const AttributeProto *a = ld_ox_attr_find(n, name);
     *v = NULL;
     *count = 0;
     if (!a)
         return 1;
-    if (ox_attr_type(a) != AT_INTS) {
+    if (ld_ox_attr_type(a) != AT_INTS) {
         NODE_ERR(n, "attribute '%s' is not a list of ints", name);
         return 0;
     }
