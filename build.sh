@@ -20,6 +20,9 @@
 #                         onnxruntime, matplotlib), then lstmcl-bench's DeepBench
 #                         suite on every device with its charts, into
 #                         $BUILD_DIR/bench-out
+#   ./build.sh python     the Python package built and installed into
+#                         $BUILD_DIR/pyenv (pip install . there), then one
+#                         nn.LSTM run through it
 #   ./build.sh build      install and build only
 #
 # Environment: BUILD_DIR (default build), LSTMCL_DEVICE (device to use),
@@ -45,6 +48,10 @@ packages=(
 optional_packages=(clang libclang-rt-dev libdnnl-dev)
 # The full tier's simulated OpenCL device (tests/oclgrind.sh).
 full_packages=(oclgrind)
+# The Python package's build and tests (./build.sh python, test, test-full):
+# headers for its extension module, a venv, and the frameworks its tests
+# compare with.
+python_packages=(python3-dev python3-venv python3-torch python3-onnx)
 # The bench's baselines and charts (./build.sh bench).
 bench_packages=(libdnnl-dev python3-torch python3-onnx python3-matplotlib python3-venv
   libopenblas0-pthread)
@@ -73,6 +80,13 @@ install_missing() {
       dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
   fi
+  case "$mode" in
+    test | test-full | python)
+      for p in "${python_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+      done
+      ;;
+  esac
   local testing=0
   case "$mode" in test | test-full) testing=1 ;; esac
   if [ ${#missing[@]} -eq 0 ] && { [ $testing -eq 0 ] || [ ${#optional[@]} -eq 0 ]; }; then
@@ -234,6 +248,27 @@ run_ctest() {
   (cd "$dir" && LSTMCL_CACHE_DIR="$cache_dir" ctest --output-on-failure --timeout 900 --no-tests=error "$@")
 }
 
+# The Python package (pyproject.toml, python/): pip builds it through
+# scikit-build-core into a venv that sees Debian's torch and numpy
+# ($build_dir/pyenv, the bench's venv too), its CMake tree kept in
+# $build_dir/python so that rebuilds are incremental. numpy is pinned to
+# Debian's so that no PyPI package replaces the one Debian's torch needs.
+python_install() {
+  local venv=$build_dir/pyenv numpy
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  numpy=$("$venv/bin/python" -c 'import numpy; print(numpy.__version__)')
+  "$venv/bin/pip" install -q "numpy==$numpy" "scikit-build-core>=0.8" "cffi>=1.15" pytest \
+    onnxruntime safetensors
+  CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$venv/bin/pip" install -q --no-build-isolation \
+    --config-settings=build-dir="$build_dir/python" .
+}
+# pytest over python/tests, tier $1 ("not full": the fast tier; "full"), on
+# every OpenCL device (or $LSTMCL_DEVICE), kernels in the tests' cache.
+python_tests() {
+  LSTMCL_CACHE_DIR="$cache_dir" "$build_dir/pyenv/bin/python" -m pytest -q -p no:cacheprovider \
+    -m "$1" python/tests
+}
+
 case "$build_dir" in
   /*) cache_dir=$build_dir/kernel-cache ;;
   *) cache_dir=$here/$build_dir/kernel-cache ;;
@@ -252,6 +287,13 @@ case "$mode" in
   test)
     build "$build_dir" -DLSTMCL_WERROR=ON
     run_ctest "$build_dir" -j "$jobs" -LE full
+    log "the Python package: build, then its fast tier"
+    python_install
+    python_tests "not full"
+    ;;
+  python)
+    python_install
+    "$build_dir/pyenv/bin/python" -c "import lstmcl, torch; m = torch.nn.LSTM(40, 256, 2, bidirectional=True); print(lstmcl.Model.from_torch(m)(torch.randn(50, 3, 40))[0].shape)"
     ;;
   test-full)
     build "$build_dir" -DLSTMCL_WERROR=ON
@@ -285,6 +327,9 @@ case "$mode" in
     TSAN_OPTIONS=halt_on_error=1 run_ctest "$build_dir-tsan" -R '^test_(session|threads)$'
     LSTMCL_DEVICE=cpu TSAN_OPTIONS=halt_on_error=1 run_ctest "$build_dir-tsan" \
       -R '^test_(session|threads)$'
+    log "the Python package's full tier"
+    python_install
+    python_tests full
     ;;
   bench)
     build "$build_dir"
@@ -307,7 +352,7 @@ case "$mode" in
     log "results and charts in $out"
     ;;
   *)
-    echo "usage: ./build.sh [demo|test|test-full|bench|build]" >&2
+    echo "usage: ./build.sh [demo|test|test-full|bench|build|python]" >&2
     exit 2
     ;;
 esac
