@@ -36,7 +36,7 @@ import time
 # CTest names of the tests the check runs: the device against the reference
 # with the automatic and each forced algorithm (the full matrix, not the
 # fast tier's covering cases), sessions, the API, the errors, the goldens.
-DEFAULT_SELECT = r"^(test_api|test_errors|test_golden|test_session|test_device)$|^test_device_(?!fast)"
+DEFAULT_SELECT = r"^(test_api|test_errors|test_golden|test_session)$|^test_device(_[a-z-]+)?_d0$"
 
 # The hidden sizes of the bandwidth runs: R (4H x H, FP32) is 4, 16 and
 # 64 MiB, on either side of a large GPU's L2.
