@@ -23,6 +23,9 @@
 #   ./build.sh python     the Python package built and installed into
 #                         $BUILD_DIR/pyenv (pip install . there), then one
 #                         nn.LSTM run through it
+#   ./build.sh serve      the Python package and PyTriton in $BUILD_DIR/serve-venv,
+#                         then python/serving/loadgen.py's serving run into
+#                         $BUILD_DIR/serve.json (up to 30 minutes)
 #   ./build.sh build      install and build only
 #
 # Environment: BUILD_DIR (default build), LSTMCL_DEVICE (device to use),
@@ -269,6 +272,21 @@ python_tests() {
     -m "$1" python/tests
 }
 
+# Serving (python/serving): PyTriton (which brings Triton's server binary)
+# and tritonclient, pinned, in a venv of their own made from Debian's
+# Python, with the package built into it.
+serve_install() {
+  local venv=$build_dir/serve-venv numpy
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  numpy=$("$venv/bin/python" -c 'import numpy; print(numpy.__version__)')
+  "$venv/bin/pip" install -q "numpy==$numpy" "scikit-build-core>=0.8" "cffi>=1.15" pytest \
+    nvidia-pytriton==0.7.0 "tritonclient[grpc,http]==2.73.0"
+  CMAKE_BUILD_PARALLEL_LEVEL=$jobs "$venv/bin/pip" install -q --no-build-isolation \
+    --config-settings=build-dir="$build_dir/python-serve" .
+  # the tests skip without these: here they must be there
+  "$venv/bin/python" -c 'import pytriton.triton, tritonclient.grpc, lstmcl'
+}
+
 case "$build_dir" in
   /*) cache_dir=$build_dir/kernel-cache ;;
   *) cache_dir=$here/$build_dir/kernel-cache ;;
@@ -333,6 +351,22 @@ case "$mode" in
     log "the Python package's full tier"
     python_install
     python_tests full
+    log "serving: the PyTriton server and the load generator end to end"
+    serve_install
+    LSTMCL_CACHE_DIR="$cache_dir" "$build_dir/serve-venv/bin/python" -m pytest -q \
+      -p no:cacheprovider python/serving/test_serving.py
+    ;;
+  serve)
+    # The serving run of python/serving/README.md: H = I = 512, 2 layers,
+    # sequences of 20 to 100 steps, on PoCL, the highest rate each batching
+    # mode sustains with p99 under 250 ms; bounded to 30 minutes.
+    build "$build_dir"
+    serve_install
+    LSTMCL_CACHE_DIR="$cache_dir" "$build_dir/serve-venv/bin/python" python/serving/loadgen.py \
+      --lstm 512,512,2 --seed 0 --device pthread --precision fp32 --batching dynamic,off \
+      --search --steps 20-100 --max-steps 100 --search-seconds 600 --time-limit 1800 \
+      --json "$build_dir/serve.json"
+    log "results in $build_dir/serve.json"
     ;;
   bench)
     build "$build_dir"
@@ -355,7 +389,7 @@ case "$mode" in
     log "results and charts in $out"
     ;;
   *)
-    echo "usage: ./build.sh [demo|test|test-full|bench|build|python]" >&2
+    echo "usage: ./build.sh [demo|test|test-full|bench|build|python|serve]" >&2
     exit 2
     ;;
 esac
