@@ -569,15 +569,15 @@ const char *lc_algorithm_name(const lstmcl_model *m, size_t N)
  * device-wide barrier, unless the model's options set them.
  *
  * Forced (the caller asked for the persistent kernel): 2^25 on a CPU
- * device, 2^22 elsewhere. A poll there took 70 to 95 ns on PoCL with the
- * two cores busy (2^25 polls gave up after 2.3 to 3.2 s), so a give-up
- * loses at most a few seconds before the fused step takes over.
+ * device, 2^22 elsewhere. A poll took 70 to 95 ns on PoCL and 187 ns on
+ * Intel's CPU runtime with the two cores busy (tests/oclgrind.sh times
+ * it), so a give-up loses 3 to 6 s before the fused step takes over.
  *
  * The automatic choice on a CPU device (measured, choice.c): on trial
- * (its first runs for a batch size, and probes) 2^16, 1.5 to 6 ms, so that
+ * (its first runs for a batch size, and probes) 2^16, 6 to 12 ms, so that
  * a trial where the cores are busy gives up early and cheaply, while a
  * hiccup of a millisecond or two on quiet cores does not end it;
- * when it runs as the choice 2^18, some 5 to 25 ms, so that a group that
+ * when it runs as the choice 2^18, 23 to 49 ms, so that a group that
  * lost a scheduler slice (a few ms) is still waited for rather than the
  * pass run twice.
  *
