@@ -33,7 +33,9 @@ def series_name(r, devices, by_algo=False):
     name = "lstmcl, %s" % d.get("name", "device " + r["device"])
     # one series per algorithm when a run forced several (--algo)
     if by_algo and r.get("algorithm"):
-        name += " (%s)" % r["algorithm"]
+        # the automatic choice is one series whatever it ran
+        algo = r["algorithm"]
+        name += " (%s)" % ("auto" if algo.startswith("auto=") else algo)
     return name
 
 
