@@ -13,6 +13,7 @@ from . import _arrays
 from ._devices import Context, Device, DeviceSpec
 from ._errors import check
 from ._model import Array, Model, model_options
+from ._locks import Closing
 from ._native import ffi, lib
 
 _INPUT_ROLES = ("X", "sequence_lens", "initial_h", "initial_c")
@@ -51,7 +52,7 @@ class GraphPort:
     shape: Optional[Tuple[Optional[int], ...]]
 
 
-class Graph:
+class Graph(Closing):
     """An ONNX model as ``lstmcl run`` runs it: the graph's own input and
     output names and shapes, its LSTM nodes each an lstmcl model, the
     operators between them (the plumbing torch.onnx.export writes) run on
@@ -260,17 +261,6 @@ class Graph:
                 lib.lstmcl_file_destroy(self._file)
                 self._file = None
 
-    def __enter__(self) -> "Graph":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def load(path: Union[str, "os.PathLike[str]", bytes], prefix: Optional[str] = None,

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from typing import Any, Iterator, TypeVar
+
+_T = TypeVar("_T", bound="Closing")
 
 
 class SharedLock:
@@ -53,3 +55,23 @@ class SharedLock:
             with self._cond:
                 self._exclusive = False
                 self._cond.notify_all()
+
+
+class Closing:
+    """What Model, Session and Graph share: `with obj:` closes the object at
+    the end of the block, and an object collected unclosed closes itself."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _T) -> _T:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -10,6 +10,7 @@ import numpy as np
 from . import _arrays
 from ._devices import Context, Device, DeviceSpec
 from ._errors import check
+from ._locks import Closing
 from ._native import ffi, lib
 
 Array = Any  # a NumPy array (or anything numpy.asarray takes) or a CPU torch.Tensor
@@ -39,7 +40,7 @@ def _torch_lstm_class():
     return torch.nn.LSTM
 
 
-class Model:
+class Model(Closing):
     """An LSTM on an OpenCL device, or on lstmcl's CPU reference path.
 
     Create one from a PyTorch module or from a file::
@@ -360,20 +361,9 @@ class Model:
                 self._ptr = None
                 self._ctx.close()
 
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
-class Session:
+class Session(Closing):
     """Live streams on one model, each stream's h and c kept on the device
     between calls (the C API's lstmcl_session_*).
 
@@ -526,14 +516,3 @@ class Session:
                 self._ptr = None
         self._model._sessions.discard(self)
 
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
