@@ -18,6 +18,14 @@
 /* Output tile of one gemm_nt work-item (fixed in kernels/gemm.cl). */
 #define LC_GEMM_TM 2
 #define LC_GEMM_TN 4
+/* Work-group width of gemm_nt, given explicitly: with no local size, PoCL
+ * picks one from the global size and compiles the kernel again for each
+ * new one (about 0.2 s per new product shape on a CPU, which a server
+ * with varying batch and sequence lengths keeps paying). The global width
+ * is rounded up to it; the kernel's surplus items write nothing. */
+#ifndef LC_GEMM_LX
+#define LC_GEMM_LX 16
+#endif
 
 #define LC_TRY_CL(ctx, expr, call, ...)                                          \
     do {                                                                         \
@@ -478,8 +486,11 @@ static lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K,
     LC_ARG(k, 6, bo);
     LC_ARG(k, 7, C);
     LC_ARG(k, 8, co);
-    const size_t gws[2] = {(Nn + LC_GEMM_TN - 1) / LC_GEMM_TN, (M + LC_GEMM_TM - 1) / LC_GEMM_TM};
-    LC_TRY_CL(m->ctx, clEnqueueNDRangeKernel(m->ctx->queue, k, 2, NULL, gws, NULL, 0, NULL, NULL),
+    const size_t cols = (Nn + LC_GEMM_TN - 1) / LC_GEMM_TN;
+    const size_t lws[2] = {LC_GEMM_LX, 1};
+    const size_t gws[2] = {(cols + LC_GEMM_LX - 1) / LC_GEMM_LX * LC_GEMM_LX,
+                           (M + LC_GEMM_TM - 1) / LC_GEMM_TM};
+    LC_TRY_CL(m->ctx, clEnqueueNDRangeKernel(m->ctx->queue, k, 2, NULL, gws, lws, 0, NULL, NULL),
               "clEnqueueNDRangeKernel", "layer %zu: gemm_nt (%s, %zu x %zu x %zu)", layer, what,
               M, Nn, K);
     return LSTMCL_SUCCESS;

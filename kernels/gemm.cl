@@ -16,13 +16,16 @@ inline float hsum8g(const float8 v)
     return (a.x + a.y) + (a.z + a.w);
 }
 
-/* Global size (ceil(Nc / 4), ceil(M / 2)). Offsets are in floats. */
+/* Global size at least (ceil(Nc / 4), ceil(M / 2)); surplus items write
+ * nothing. Offsets are in floats. */
 __kernel void gemm_nt(const int M, const int Nc, const int K, __global const float *restrict A,
                       const long a_off, __global const float *restrict B, const long b_off,
                       __global float *restrict C, const long c_off)
 {
     const int c0 = get_global_id(0) * 4;
     const int r0 = get_global_id(1) * 2;
+    if (c0 >= Nc)
+        return;
     __global const float *a0 = A + a_off + (long)min(r0, M - 1) * K;
     __global const float *a1 = A + a_off + (long)min(r0 + 1, M - 1) * K;
     __global const float *b0 = B + b_off + (long)min(c0, Nc - 1) * K;
