@@ -14,16 +14,23 @@
  * one changes from minute to minute.
  *
  * How: per batch size (a few slots, least recently used replaced), the
- * seconds per step of each candidate, from timed passes. A new batch size
- * runs the candidates in turn until each has one timed pass (a model's
- * first pass of a kernel, which pays for its first launch, does not
- * count), then the faster one. Every
- * `every` passes the other one runs once more (a probe), so that a change
- * of load is noticed; `every` doubles, up to LC_CHOICE_PROBE_MAX, while
- * probes keep confirming the choice, and starts again at
- * LC_CHOICE_PROBE_MIN after a switch. Estimates are moving averages (a
- * probe's sample replaces the estimate); a switch needs a 5% margin, so
- * that noise does not flip the choice at each probe.
+ * seconds per step of each candidate, from timed passes: the median of its
+ * last LC_CHOICE_KEEP samples. A new batch size runs the candidates in
+ * turn until each has that many (a model's first pass of a kernel, which
+ * pays for its first launch, does not count), then the faster one. Every
+ * `every` passes the other one runs LC_CHOICE_KEEP times in a row (a
+ * probe), whose median replaces its estimate, so that a change of load is
+ * noticed; `every` doubles, up to LC_CHOICE_PROBE_MAX, while probes keep
+ * confirming the choice, and starts again at LC_CHOICE_PROBE_MIN after a
+ * switch. A switch needs a 5% margin.
+ *
+ * Why medians: one pass on a CPU is often 1.5 to 2 times its usual time
+ * (another process, a page fault, a scheduler slice). With single samples
+ * (a probe's one pass replacing the estimate, a moving average for the
+ * running choice), PoCL at H = 256, N = 2, T = 150 switched between the
+ * candidates on such outliers and ended on the fused step, 7.5 ms a pass
+ * against 4.7 for the persistent kernel (tests/test_choice.c holds the
+ * case). A median of three needs two slow passes in a row to move.
  *
  * Where other work holds the cores, each step of the persistent kernel can
  * wait a whole scheduler slice at its barrier: 150 steps at H = 256 took
@@ -50,7 +57,6 @@
 #define LC_CHOICE_PROBE_MIN 8
 #define LC_CHOICE_PROBE_MAX 256
 #define LC_CHOICE_MARGIN 0.95
-#define LC_CHOICE_ALPHA 0.3 /* weight of a new sample of the running choice */
 
 double lc_now_seconds(void)
 {
@@ -99,6 +105,45 @@ lstmcl_algorithm lc_choice_current(const lstmcl_model *m, size_t N)
     return lc_candidate_algo(s ? s->current : 1);
 }
 
+/* The median of the n (1..LC_CHOICE_KEEP) values of v. */
+static double lc_median(const double *v, unsigned n)
+{
+    double t[LC_CHOICE_KEEP];
+    for (unsigned i = 0; i < n; i++) {
+        unsigned j = i;
+        for (; j > 0 && t[j - 1] > v[i]; j--)
+            t[j] = t[j - 1];
+        t[j] = v[i];
+    }
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void lc_choice_push(lc_choice_slot *s, int k, double per_step)
+{
+    s->recent[k][s->pos[k]] = per_step;
+    s->pos[k] = (s->pos[k] + 1) % LC_CHOICE_KEEP;
+    if (s->nrecent[k] < LC_CHOICE_KEEP)
+        s->nrecent[k]++;
+    s->samples[k]++;
+    s->est[k] = lc_median(s->recent[k], s->nrecent[k]);
+}
+
+/* Replaces candidate k's samples with the n given. */
+static void lc_choice_reset(lc_choice_slot *s, int k, const double *v, unsigned n)
+{
+    s->nrecent[k] = 0;
+    s->pos[k] = 0;
+    for (unsigned i = 0; i < n; i++)
+        lc_choice_push(s, k, v[i]);
+}
+
+/* Both candidates measured (LC_CHOICE_KEEP samples each, or the
+ * persistent kernel set aside). */
+static int lc_choice_measured(const lc_choice_slot *s)
+{
+    return s->samples[0] >= LC_CHOICE_KEEP && s->samples[1] >= LC_CHOICE_KEEP;
+}
+
 lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed)
 {
     lc_choice *c = &m->choice;
@@ -106,12 +151,17 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
     s->last_use = ++c->clock;
     int k;
     c->probing = 0;
-    if (s->samples[0] == 0 && s->samples[1] == 0) {
-        k = s->trials++ % 2 == 0; /* in turn, the persistent kernel first */
-    } else if (s->samples[0] == 0 || s->samples[1] == 0) {
-        k = s->samples[1] == 0;
-    } else if (++s->since >= s->every) {
-        s->since = 0;
+    if (!lc_choice_measured(s)) {
+        /* in turn, the persistent kernel first, until each has its samples */
+        k = s->trials++ % 2 == 0;
+        if (s->samples[k] >= LC_CHOICE_KEEP)
+            k = !k;
+    } else if (s->burst || ++s->since >= s->every) {
+        if (!s->burst) {
+            s->since = 0;
+            s->burst = LC_CHOICE_KEEP;
+            s->nprobe = 0;
+        }
         k = !s->current;
         c->probing = 1;
     } else {
@@ -122,8 +172,8 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
      * at its barrier for a short time only: where the cores are busy a
      * trial costs a few milliseconds and a rerun on the fused step, not a
      * slow pass. */
-    c->short_wait = k == 1 && (s->samples[1] == 0 || c->probing);
-    *timed = sync || k == 1 || s->samples[k] == 0 || c->probing;
+    c->short_wait = k == 1 && (s->samples[1] < LC_CHOICE_KEEP || c->probing);
+    *timed = sync || k == 1 || s->samples[k] < LC_CHOICE_KEEP || c->probing;
     return lc_candidate_algo(k);
 }
 
@@ -135,15 +185,18 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
     c->short_wait = 0;
     if (trial && gave_up) {
         /* Its groups did not all run at once: the cores are busy. A probe
-         * leaves the choice as it is and comes back later; a first trial
-         * that gives up twice marks the kernel slower than any
+         * ends, leaving the choice as it is, and comes back later; a first
+         * trial that gives up twice marks the kernel slower than any
          * measurement, until a probe finds otherwise. */
         if (c->probing) {
+            s->burst = 0;
+            s->nprobe = 0;
             if (s->every < LC_CHOICE_PROBE_MAX)
                 s->every *= 2;
         } else if (++s->failed_trials >= 2) {
-            s->est[1] = HUGE_VAL;
-            s->samples[1] = 1;
+            const double never[1] = {HUGE_VAL};
+            lc_choice_reset(s, 1, never, 1);
+            s->samples[1] = LC_CHOICE_KEEP;
             s->current = 0;
         }
         return;
@@ -151,15 +204,26 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
     if (!c->warm[k]) {
         /* the first launch of this kernel in this model */
         c->warm[k] = 1;
-        return;
+        return; /* (a probe takes one pass more) */
     }
     const double per_step = seconds / (double)(T ? T : 1);
-    if (s->samples[k] == 0 || c->probing || !isfinite(s->est[k]))
-        s->est[k] = per_step; /* a probe's is the freshest word on it */
-    else
-        s->est[k] += LC_CHOICE_ALPHA * (per_step - s->est[k]);
-    s->samples[k]++;
-    if (!s->samples[0] || !s->samples[1])
+    int decide = 1;
+    if (c->probing) {
+        s->probe[s->nprobe++] = per_step;
+        if (--s->burst > 0)
+            return;
+        lc_choice_reset(s, k, s->probe, s->nprobe);
+        s->nprobe = 0;
+    } else if (gave_up) {
+        /* the running choice gave up waiting (the cores turned busy): its
+         * pass with the rerun is the word on it, at once */
+        const double v[1] = {per_step};
+        lc_choice_reset(s, k, v, 1);
+    } else {
+        lc_choice_push(s, k, per_step);
+        decide = lc_choice_measured(s);
+    }
+    if (!decide || !lc_choice_measured(s))
         return;
     const int other = !s->current;
     if (s->est[other] < LC_CHOICE_MARGIN * s->est[s->current]) {

@@ -148,13 +148,20 @@ typedef struct lc_tuned {
 /* The measured choice between the fused step and the persistent kernel on
  * CPU devices (choice.c): per batch size, seconds per step of each. */
 #define LC_CHOICE_SLOTS 8
+#define LC_CHOICE_KEEP 3 /* samples behind each estimate, and passes per probe */
 typedef struct lc_choice_slot {
     size_t N; /* 0: free */
     unsigned long last_use;
-    double est[2];       /* seconds per step: [0] fused step, [1] persistent */
-    unsigned samples[2]; /* timed passes counted in est */
+    double est[2]; /* seconds per step: [0] fused step, [1] persistent; the
+                    * median of recent[k] */
+    double recent[2][LC_CHOICE_KEEP]; /* the latest samples, a ring */
+    unsigned nrecent[2], pos[2];
+    unsigned samples[2]; /* timed passes counted, all told */
     int current;         /* the candidate that runs between probes */
     unsigned since, every; /* passes since the last probe, and between probes */
+    unsigned burst;        /* passes left in the probe under way */
+    double probe[LC_CHOICE_KEEP]; /* its samples so far */
+    unsigned nprobe;
     unsigned trials;        /* first passes run, the candidates in turn */
     unsigned failed_trials; /* first trials of the persistent kernel that gave up */
 } lc_choice_slot;
