@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "lstmcl.h"
+#include "lstm_args.h" /* kernels/: the step kernels' argument indices */
 
 #define LC_ERR_MAX 16384
 
@@ -189,6 +190,7 @@ struct lstmcl_model {
     int fused_rows;      /* the fused step's weight layout (see lstm_step) */
     int step4_ok;        /* lstm_step2/4 (2 or 4 sequences per work-item) fit */
     size_t wg_j;         /* work-group size of the fused kernels */
+    size_t gemm_wg_max;  /* largest work-group of gemm_nt (device and kernel) */
     /* The persistent kernel (lstm_persist): groups launched (no more than
      * the device's compute units), units and outputs per group, whether
      * the group's R slice sits in local memory. After a pass whose groups
@@ -210,19 +212,130 @@ struct lstmcl_model {
 /* CPU reference forward (host arrays, validated arguments). */
 lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_args *a);
 
-/* Device setup and execution (forward_cl.c). */
+/* ------------------------------------------------------------------------
+ * The device path. forward_cl.c drives a pass; it calls, and nothing calls
+ * back into it:
+ *   plan.c       what runs: sizes, layouts, local-memory budgets, the
+ *                algorithm of each pass (with choice.c and tuning.c), the
+ *                persistent kernel's spin limit and back-off;
+ *   weights.c    the weights arranged and uploaded;
+ *   program.c    the device programs (the kernels folder) and their kernels;
+ *   workspace.c  the device buffers of a shape;
+ *   gemm.c       C = A B^T with CLBlast or the project's kernel;
+ *   algo_gemm.c, algo_fused.c, algo_persistent.c   the algorithms, each a
+ *                table of operations (lc_algo_ops).
+ * ------------------------------------------------------------------------ */
+
+/* Returns lc_fail_cl(ctx, ...) from the calling function when `expr`, an
+ * OpenCL call, fails; the rest is a printf-style "what". */
+#define LC_TRY_CL(ctx, expr, call, ...)                                          \
+    do {                                                                         \
+        cl_int e_ = (expr);                                                      \
+        if (e_ != CL_SUCCESS) {                                                  \
+            char what_[256];                                                     \
+            snprintf(what_, sizeof what_, __VA_ARGS__);                          \
+            return lc_fail_cl((ctx), e_, (call), what_);                         \
+        }                                                                        \
+    } while (0)
+
+/* Sets argument `i` (an index of kernels/lstm_args.h) of kernel k to the
+ * value of variable v, or returns the failure. */
+#define LC_ARG(ctx, k, i, v)                                                               \
+    do {                                                                                   \
+        cl_int e_ = clSetKernelArg((k), (cl_uint)(i), sizeof(v), &(v));                    \
+        if (e_ != CL_SUCCESS)                                                              \
+            return lc_fail_cl((ctx), e_, "clSetKernelArg", "setting argument " #i " (" #v ")"); \
+    } while (0)
+
+/* A forward pass's buffers: the caller's (lstmcl_forward_cl) or the
+ * workspace's staging copies of the caller's arrays (lstmcl_forward). */
+typedef struct lc_io {
+    size_t T, N;
+    int batch_first;
+    cl_mem x, lens, h0, c0, y, hn, cn;
+} lc_io;
+
+/* One layer of a pass as the driver hands it to an algorithm: the input
+ * projections are in ws.xw (row (t, n) at t * xw_ts + n * xw_ns, in rows
+ * of D * 4H floats), h(-1) in ws.h[0] and c(-1) in ws.c; the layer leaves
+ * h(T-1) in ws.h[T % 2], c(T-1) in ws.c and its output in `out` (NULL:
+ * none), element (t, n, :) at t * y_ts + n * y_ns. */
+typedef struct lc_layer_pass {
+    size_t l;
+    const lc_layer *ly;
+    const lc_io *io;
+    cl_mem out;
+    cl_long xw_ts, xw_ns, y_ts, y_ns;
+} lc_layer_pass;
+
+/* An algorithm: begin (may be NULL) before the first layer, layer for each,
+ * end (may be NULL) after the last, all enqueue only. */
+typedef struct lc_algo_ops {
+    const char *name;
+    lstmcl_status (*begin)(lstmcl_model *m);
+    lstmcl_status (*layer)(lstmcl_model *m, const lc_layer_pass *p);
+    lstmcl_status (*end)(lstmcl_model *m);
+} lc_algo_ops;
+extern const lc_algo_ops lc_algo_gemm, lc_algo_fused, lc_algo_persistent;
+
+/* forward_cl.c */
 lstmcl_status lc_device_model_init(lstmcl_model *m);
 void lc_device_model_release(lstmcl_model *m);
 lstmcl_status lc_device_forward_host(lstmcl_model *m, const lstmcl_forward_args *a);
-/* The model's kernel objects from its programs (clSetKernelArg is not
- * thread-safe: each session makes its own), and their release. */
+
+/* plan.c. lc_plan_init: the model's sizes and layouts for its device;
+ * lc_plan_uses_gemm: whether the gemm algorithm may ever run for it (its
+ * plain R and projection are uploaded only then); lc_pass_algo: the
+ * algorithm of the next pass of batch N and whether the measured choice
+ * times it (sync: the pass is waited for anyway); lc_device_pick: the
+ * algorithm a pass of batch N runs, without starting one;
+ * lc_persist_pass_begins / lc_persist_failed: the persistent kernel's
+ * back-off around each pass (lc_persist_failed: whether the pass gave up
+ * and must run again). */
+lstmcl_status lc_plan_init(lstmcl_model *m);
+int lc_plan_uses_gemm(const lstmcl_model *m);
+lstmcl_algorithm lc_pass_algo(lstmcl_model *m, size_t N, int sync, int *timed);
+lstmcl_algorithm lc_device_pick(const lstmcl_model *m, size_t N);
+cl_int lc_spin_limit(const lstmcl_model *m);
+size_t lc_persist_per(const lstmcl_model *m, size_t N);
+void lc_persist_pass_begins(lstmcl_model *m);
+int lc_persist_failed(lstmcl_model *m, int persisted);
+
+/* weights.c: uploads (at model creation) and releases the weights. */
+lstmcl_status lc_weights_upload(lstmcl_model *m);
+void lc_weights_release(lstmcl_model *m);
+
+/* program.c: builds the model's programs and kernels; the kernel objects
+ * alone (clSetKernelArg is not thread-safe: each session makes its own),
+ * and their release. */
+lstmcl_status lc_program_build(lstmcl_model *m);
 lstmcl_status lc_device_kernels_create(lstmcl_model *m);
 void lc_device_kernels_release(lstmcl_model *m);
-/* Releases the model's workspace buffers. */
+void lc_programs_release(lstmcl_model *m);
+/* Sets what holds for a whole layer of a step kernel (lstm_cell, lstm_step*:
+ * wr is LC_STEP_W; cell_out, when not NULL, LC_STEP_H_NEXT) or of a
+ * projection kernel (lstm_project*: src, wp). */
+lstmcl_status lc_step_layer_args(lstmcl_model *m, cl_kernel k, const lc_layer_pass *p,
+                                 cl_mem wr, cl_mem cell_out);
+lstmcl_status lc_proj_layer_args(lstmcl_model *m, cl_kernel k, const lc_layer_pass *p,
+                                 cl_mem src, cl_mem wp);
+
+/* workspace.c: makes the workspace fit T x N (with staging for the
+ * caller's host arrays when io), and releases it. */
+lstmcl_status lc_ws_ensure(lstmcl_model *m, size_t T, size_t N, int io);
 void lc_device_ws_release(lstmcl_model *m);
-/* The algorithm a device forward of batch N runs (GEMM, FUSED or
- * PERSISTENT; the layout is the model's). */
-lstmcl_algorithm lc_device_pick(const lstmcl_model *m, size_t N);
+/* Releases *b when set, and clears it. */
+void lc_release_mem(cl_mem *b);
+
+/* gemm.c: C (M x Nn) = A (M x K) B (Nn x K)^T, row-major, offsets in
+ * floats; lc_gemm_nt with CLBlast, lc_gemm_own with kernels/gemm.cl (CPU
+ * devices, rows layout). `what`, layer and step name it in errors. */
+lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A, size_t a_off,
+                         cl_mem B, size_t b_off, cl_mem C, size_t c_off, const char *what,
+                         size_t layer, size_t step);
+lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
+                          size_t a_off, cl_mem B, size_t b_off, cl_mem C, size_t c_off,
+                          const char *what, size_t layer);
 
 /* The measured choice (choice.c). lc_choice_begin: the algorithm for the
  * next pass of batch N (FUSED or PERSISTENT) and whether to time it (sync:
@@ -256,12 +369,12 @@ void lc_tuning_load(lstmcl_model *m);
 /* The tuned algorithm for batch N, or LSTMCL_ALGO_AUTO when none is recorded. */
 lstmcl_algorithm lc_tuning_pick(const lstmcl_model *m, size_t N);
 
-/* The algorithm a device forward of batch N runs. */
+/* plan.c: the algorithm a device forward of batch N runs, by name; bytes
+ * of local memory the persistent kernel needs for batch N; forward sizes
+ * checked (the seq_lens values are checked when given). */
 const char *lc_algorithm_name(const lstmcl_model *m, size_t N);
-/* Bytes of local memory the persistent kernel needs for batch N. */
 size_t lc_persist_local_bytes(const lstmcl_model *m, size_t N);
-
-/* Validates forward sizes; the seq_lens values are checked when given. */
+#define LC_DIM_MAX ((size_t)1 << 30)
 lstmcl_status lc_check_forward_shape(const lstmcl_model *m, size_t T, size_t N);
 
 #endif

@@ -11,7 +11,6 @@
 
 /* Largest size accepted for any one dimension: keeps every element index the
  * kernels compute (in 64-bit) and every cl_int argument in range. */
-#define LC_DIM_MAX ((size_t)1 << 30)
 
 /* How each convention lays its weights out. gate_src[q] is the position, in
  * the convention's order, of lstmcl's gate q (i, f, g, o); peep_src likewise
@@ -440,32 +439,6 @@ size_t lstmcl_model_parameter_count(const lstmcl_model *m)
 /* ------------------------------------------------------------------------ */
 /* Forward                                                                   */
 /* ------------------------------------------------------------------------ */
-
-lstmcl_status lc_check_forward_shape(const lstmcl_model *m, size_t T, size_t N)
-{
-    lstmcl_context *ctx = m->ctx;
-    if (T == 0 || N == 0)
-        return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT, "forward: %s must be > 0",
-                       T == 0 ? "seq_len" : "batch");
-    if (T > LC_DIM_MAX || N > LC_DIM_MAX)
-        return lc_fail(ctx, LSTMCL_ERROR_SIZE_OVERFLOW,
-                       "forward: %s = %zu is larger than the supported %zu",
-                       T > LC_DIM_MAX ? "seq_len" : "batch", T > LC_DIM_MAX ? T : N,
-                       LC_DIM_MAX);
-    /* Kernels index sequences and rows (T*N of them) with 32-bit ints. */
-    if (T * N > (size_t)INT_MAX)
-        return lc_fail(ctx, LSTMCL_ERROR_SIZE_OVERFLOW,
-                       "forward: seq_len = %zu times batch = %zu exceeds the supported %d rows",
-                       T, N, INT_MAX);
-    /* The largest array: T*N*max(I, D*4H) floats, in bytes. */
-    size_t tn, cols = m->I > m->D * 4 * m->H ? m->I : m->D * 4 * m->H, bytes;
-    if (!lc_mul(T, N, &tn) || !lc_mul(tn, cols, &bytes) || !lc_mul(bytes, sizeof(float), &bytes) ||
-        bytes > ((size_t)1 << 62))
-        return lc_fail(ctx, LSTMCL_ERROR_SIZE_OVERFLOW,
-                       "forward: seq_len = %zu and batch = %zu give arrays whose size overflows",
-                       T, N);
-    return LSTMCL_SUCCESS;
-}
 
 static lstmcl_status lc_check_forward_args(const lstmcl_model *m, const lstmcl_forward_args *a)
 {

@@ -30,14 +30,6 @@ struct lstmcl_session {
     float *hh, *hc, *ph0, *pc0, *phn, *pcn, *py;
 };
 
-static void lc_mem_release(cl_mem *b)
-{
-    if (*b) {
-        clReleaseMemObject(*b);
-        *b = NULL;
-    }
-}
-
 void lstmcl_session_destroy(lstmcl_session *s)
 {
     if (!s)
@@ -53,7 +45,7 @@ void lstmcl_session_destroy(lstmcl_session *s)
     cl_mem *bufs[] = {&s->h,  &s->c, &s->h0, &s->c0,      &s->hn,
                       &s->cn, &s->x, &s->y,  &s->ids_buf, &s->lens_buf};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        lc_mem_release(bufs[i]);
+        lc_release_mem(bufs[i]);
     if (s->ctx.queue)
         clReleaseCommandQueue(s->ctx.queue);
     free(s->mark);

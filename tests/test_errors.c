@@ -503,7 +503,7 @@ static void test_bad_device_specs(void **state)
     assert_int_equal(lstmcl_device_get_info(0, NULL), LSTMCL_ERROR_INVALID_ARGUMENT);
 }
 
-/* Writes a kernel directory whose lstm_cell.cl does not compile. */
+/* Writes a file of a kernel directory. */
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -526,18 +526,27 @@ static void test_kernel_failures(void **state)
     opts.cache_dir = "off";
     lstmcl_model_desc d = base_desc();
     lstmcl_layer_weights w = base_weights();
-    /* No source file there. */
+    /* No source file there: the first of the step program's is named. */
     expect_create_with_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts,
                              LSTMCL_ERROR_KERNEL_SOURCE,
-                             "lstm_cell.cl: cannot open kernel source");
-    /* A source that does not compile: the message carries the build log. */
+                             "lstm_args.h: cannot open kernel source");
+    /* Sources that do not compile: the message carries the build log. */
+    static const char *const files[] = {"lstm_args.h",   "lstm_common.cl",  "lstm_gemm_path.cl",
+                                        "lstm_fused.cl", "lstm_persist.cl", "lstm_state.cl"};
     char path[256];
-    snprintf(path, sizeof path, "%s/lstm_cell.cl", dir);
-    write_file(path, "__kernel void lstm_cell(__global float *p) { p[0] = undeclared_name; }\n");
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        write_file(path, i == 2 ? "__kernel void lstm_cell(__global float *p) "
+                                  "{ p[0] = undeclared_name; }\n"
+                                : "\n");
+    }
     expect_create_with_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts,
                              LSTMCL_ERROR_KERNEL_BUILD, "undeclared_name");
     assert_non_null(strstr(lstmcl_context_last_error(ctx), "build log"));
-    remove(path);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
     rmdir(dir);
     lstmcl_context_destroy(ctx);
 }
