@@ -15,14 +15,19 @@
  *
  * How: per batch size (a few slots, least recently used replaced), the
  * seconds per step of each candidate, from timed passes: the median of its
- * last LC_CHOICE_KEEP samples. A new batch size runs the candidates in
- * turn until each has that many (a model's first pass of a kernel, which
- * pays for its first launch, does not count), then the faster one. Every
- * `every` passes the other one runs LC_CHOICE_KEEP times in a row (a
- * probe), whose median replaces its estimate, so that a change of load is
- * noticed; `every` doubles, up to LC_CHOICE_PROBE_MAX, while probes keep
- * confirming the choice, and starts again at LC_CHOICE_PROBE_MIN after a
- * switch. A switch needs a 5% margin.
+ * last LC_CHOICE_KEEP samples (the lower of the middle two of an even
+ * count). A new batch size runs the candidates in turn (a model's first
+ * pass of a kernel, which pays for its first launch, does not count) until
+ * one leads by more than LC_CHOICE_CLEAR or each has LC_CHOICE_KEEP
+ * samples, then the faster one. Every `every` passes the other one runs
+ * again (a probe), LC_CHOICE_KEEP times in a row unless its first pass
+ * trails by more than LC_CHOICE_CLEAR, and the probe's median replaces its
+ * estimate, so that a change of load is noticed; `every` doubles, up to
+ * LC_CHOICE_PROBE_MAX, while probes keep confirming the choice, and starts
+ * again at LC_CHOICE_PROBE_MIN after a switch. A switch needs a 5%
+ * margin. A clear lead is settled by one sample each, so that trials and
+ * probes of a kernel 2 to 3 times slower (the persistent kernel on Intel's
+ * runtime at large H) cost one pass.
  *
  * Why medians: one pass on a CPU is often 1.5 to 2 times its usual time
  * (another process, a page fault, a scheduler slice). With single samples
@@ -39,7 +44,7 @@
  * probes) it waits at most LC_SPIN_LIMIT_TRIAL polls before giving up; a
  * trial that gives up costs about that and a rerun on the fused step, and
  * counts as "not faster". When it runs as the choice it waits longer
- * (forward_cl.c), and a pass that gives up then counts with its rerun.
+ * (plan.c), and a pass that gives up then counts with its rerun.
  *
  * lstmcl_forward (host arrays) waits for every pass anyway, so each pass
  * is timed. lstmcl_forward_cl returns before the device finishes; there
@@ -57,6 +62,7 @@
 #define LC_CHOICE_PROBE_MIN 8
 #define LC_CHOICE_PROBE_MAX 256
 #define LC_CHOICE_MARGIN 0.95
+#define LC_CHOICE_CLEAR 1.3 /* a lead that one sample of each settles */
 
 double lc_now_seconds(void)
 {
@@ -105,7 +111,8 @@ lstmcl_algorithm lc_choice_current(const lstmcl_model *m, size_t N)
     return lc_candidate_algo(s ? s->current : 1);
 }
 
-/* The median of the n (1..LC_CHOICE_KEEP) values of v. */
+/* The median of the n (1..LC_CHOICE_KEEP) values of v; of an even count,
+ * the lower middle one (two samples: the faster, a slow outlier ignored). */
 static double lc_median(const double *v, unsigned n)
 {
     double t[LC_CHOICE_KEEP];
@@ -115,7 +122,7 @@ static double lc_median(const double *v, unsigned n)
             t[j] = t[j - 1];
         t[j] = v[i];
     }
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    return t[(n - 1) / 2];
 }
 
 static void lc_choice_push(lc_choice_slot *s, int k, double per_step)
@@ -137,11 +144,21 @@ static void lc_choice_reset(lc_choice_slot *s, int k, const double *v, unsigned 
         lc_choice_push(s, k, v[i]);
 }
 
-/* Both candidates measured (LC_CHOICE_KEEP samples each, or the
- * persistent kernel set aside). */
+/* One estimate more than LC_CHOICE_CLEAR times the other. */
+static int lc_choice_clear(const lc_choice_slot *s)
+{
+    return s->est[0] > LC_CHOICE_CLEAR * s->est[1] || s->est[1] > LC_CHOICE_CLEAR * s->est[0];
+}
+
+/* Both candidates measured: a sample each and a clear lead, or
+ * LC_CHOICE_KEEP samples each (the persistent kernel set aside counts as
+ * measured). */
 static int lc_choice_measured(const lc_choice_slot *s)
 {
-    return s->samples[0] >= LC_CHOICE_KEEP && s->samples[1] >= LC_CHOICE_KEEP;
+    if (!s->samples[0] || !s->samples[1])
+        return 0;
+    return lc_choice_clear(s) ||
+           (s->samples[0] >= LC_CHOICE_KEEP && s->samples[1] >= LC_CHOICE_KEEP);
 }
 
 lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed)
@@ -152,9 +169,9 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
     int k;
     c->probing = 0;
     if (!lc_choice_measured(s)) {
-        /* in turn, the persistent kernel first, until each has its samples */
+        /* in turn, the persistent kernel first */
         k = s->trials++ % 2 == 0;
-        if (s->samples[k] >= LC_CHOICE_KEEP)
+        if (s->samples[k] > s->samples[!k] || s->samples[k] >= LC_CHOICE_KEEP)
             k = !k;
     } else if (s->burst || ++s->since >= s->every) {
         if (!s->burst) {
@@ -172,8 +189,9 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
      * at its barrier for a short time only: where the cores are busy a
      * trial costs a few milliseconds and a rerun on the fused step, not a
      * slow pass. */
-    c->short_wait = k == 1 && (s->samples[1] < LC_CHOICE_KEEP || c->probing);
-    *timed = sync || k == 1 || s->samples[k] < LC_CHOICE_KEEP || c->probing;
+    const int trial = !lc_choice_measured(s) || c->probing;
+    c->short_wait = k == 1 && trial;
+    *timed = sync || k == 1 || trial;
     return lc_candidate_algo(k);
 }
 
@@ -183,6 +201,13 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
     lc_choice_slot *s = lc_choice_slot_for(m, N);
     const int k = c->pass_candidate, trial = c->short_wait;
     c->short_wait = 0;
+    if (!c->warm[k]) {
+        /* the first launch of this kernel in this model: neither its time
+         * nor a give-up (its first touches of the weights, the runtime's
+         * workers waking) says much */
+        c->warm[k] = 1;
+        return; /* (a probe takes one pass more) */
+    }
     if (trial && gave_up) {
         /* Its groups did not all run at once: the cores are busy. A probe
          * ends, leaving the choice as it is, and comes back later; a first
@@ -201,17 +226,15 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
         }
         return;
     }
-    if (!c->warm[k]) {
-        /* the first launch of this kernel in this model */
-        c->warm[k] = 1;
-        return; /* (a probe takes one pass more) */
-    }
     const double per_step = seconds / (double)(T ? T : 1);
     int decide = 1;
     if (c->probing) {
         s->probe[s->nprobe++] = per_step;
-        if (--s->burst > 0)
+        /* a probe whose first pass trails clearly ends there */
+        const int trails = s->nprobe == 1 && per_step > LC_CHOICE_CLEAR * s->est[s->current];
+        if (--s->burst > 0 && !trails)
             return;
+        s->burst = 0;
         lc_choice_reset(s, k, s->probe, s->nprobe);
         s->nprobe = 0;
     } else if (gave_up) {
