@@ -7,35 +7,21 @@
 
 #include "internal.h"
 
-/* Output tile of one gemm_nt work-item (fixed in kernels/gemm.cl). */
-#define LC_GEMM_TM 2
+/* Columns of one gemm_nt work-item (fixed in kernels/gemm.cl). */
 #define LC_GEMM_TN 4
-/* gemm_nt's work-group shape, given explicitly: with no local size, PoCL
- * picks one from the global size and compiles the kernel again for each
- * new one (about 0.2 s per new product shape on a CPU, which a server with
- * varying batch and sequence lengths keeps paying), and Intel's CPU
- * runtime's own pick ran 4 to 5 times slower. 16 items across by up to 8
- * row pairs down (lc_gemm_rows: at most four shapes, each compiled once):
- * 16 x 1 alone was 1.6x slower than PoCL's pick at H = I = 1536, N = 4,
- * T = 50 (226 against 143 ms a pass); 16 x 8 took 136-165 ms there on
- * PoCL and on Intel's runtime (388 ms with its own pick), and was as fast
- * or faster than 16 x 1 at H = 256, I = 1024, N = 32, T = 100 and at
- * H = I = 512, N = 4, T = 25 on both. The global size is rounded up to it;
- * surplus columns return at once and surplus rows repeat the last row and
- * write nothing (an early return on rows, too, made Intel's runtime 5x
- * slower). */
+/* gemm_nt's launch: 4 columns by LC_GEMM_ROWS rows (fixed in
+ * kernels/gemm.cl) per item, in work-groups of LC_GEMM_LX items, one shape
+ * whatever the product. With no local size, PoCL picks one from the global
+ * size (64 x 50 items at M = 100, Nc = 4096) and compiles the kernel again
+ * for each new one (about 0.2 s per new product shape on a CPU, which a
+ * server with varying batch and sequence lengths keeps paying), and Intel's
+ * CPU runtime's own pick ran 2 to 5 times slower than this. A fixed
+ * 16 x 1 shape over 2-row items was 1.6x slower than PoCL's pick at
+ * H = I = 1536, N = 4, T = 50 (226 against 143 ms a pass, fused-rows):
+ * PoCL's large groups kept a block of rows in cache for many columns,
+ * which the rows per item now do. */
 #define LC_GEMM_LX 16
-
-/* Row pairs per work-group for `pairs` row pairs: 8, fewer where padding
- * to a multiple of 8 would add more than a quarter to a small product, and
- * no more than `cap` items in all (a device or kernel limit). */
-static size_t lc_gemm_rows(size_t pairs, size_t cap)
-{
-    size_t r = pairs >= 32 ? 8 : pairs >= 12 ? 4 : pairs >= 4 ? 2 : 1;
-    while (r > 1 && LC_GEMM_LX * r > cap)
-        r /= 2;
-    return r;
-}
+#define LC_GEMM_ROWS 64
 
 /* C(m x n) = A(m x k) B(n x k)^T, all row-major with offsets in floats. */
 lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A, size_t a_off,
@@ -73,11 +59,9 @@ lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem
     LC_ARG(m->ctx, k, 7, C);
     LC_ARG(m->ctx, k, 8, co);
     const size_t cols = (Nn + LC_GEMM_TN - 1) / LC_GEMM_TN;
-    const size_t pairs = (M + LC_GEMM_TM - 1) / LC_GEMM_TM;
     const size_t lx = m->gemm_wg_max < LC_GEMM_LX ? m->gemm_wg_max : LC_GEMM_LX;
-    const size_t ly = lc_gemm_rows(pairs, m->gemm_wg_max);
-    const size_t lws[2] = {lx, ly};
-    const size_t gws[2] = {(cols + lx - 1) / lx * lx, (pairs + ly - 1) / ly * ly};
+    const size_t lws[2] = {lx, 1};
+    const size_t gws[2] = {(cols + lx - 1) / lx * lx, (M + LC_GEMM_ROWS - 1) / LC_GEMM_ROWS};
     LC_TRY_CL(m->ctx, clEnqueueNDRangeKernel(m->ctx->queue, k, 2, NULL, gws, lws, 0, NULL, NULL),
               "clEnqueueNDRangeKernel", "layer %zu: gemm_nt (%s, %zu x %zu x %zu)", layer, what,
               M, Nn, K);

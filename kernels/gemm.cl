@@ -1,14 +1,20 @@
 /* lstmcl: the input-projection GEMM for CPU devices.
  *
  * C (M x Nc) = A (M x K) B^T, B (Nc x K): both operands row-major with K
- * contiguous, as the input projection X W^T is. Each work-item computes a
- * 2 x 4 tile of C with float8 partial sums along K, sized for the 16
- * vector registers of an AVX2 core (8 accumulators, 6 operand loads per
- * step of 8). GPUs use CLBlast's tuned SGEMM instead.
+ * contiguous, as the input projection X W^T is. Each work-item computes
+ * 4 columns of C for a block of GEMM_ROWS rows, two rows at a time: a
+ * 2 x 4 tile with float8 partial sums along K, sized for the 16 vector
+ * registers of an AVX2 core (8 accumulators, 6 operand loads per step of
+ * 8). A work-group's items (host/gemm.c: 16 of them, 64 columns) share the
+ * block's rows, which stay in the core's cache while each item streams
+ * them past its four rows of B. GPUs use CLBlast's tuned SGEMM instead.
  *
  * The tile is written out in named variables: PoCL keeps private arrays
  * (acc[2][4]) in memory, which made this kernel 5x slower.
  * No build options; no preconditions on M, Nc, K or alignment. */
+
+/* Rows of C per work-item (host/gemm.c's LC_GEMM_ROWS). */
+#define GEMM_ROWS 64
 
 inline float hsum8g(const float8 v)
 {
@@ -16,54 +22,54 @@ inline float hsum8g(const float8 v)
     return (a.x + a.y) + (a.z + a.w);
 }
 
-/* Global size at least (ceil(Nc / 4), ceil(M / 2)), any local size;
- * surplus items write nothing (those past the columns return at once;
- * those past the rows repeat the last row: a return there too made Intel's
- * CPU runtime 5x slower). Offsets are in floats. */
+/* Global size at least (ceil(Nc / 4), ceil(M / GEMM_ROWS)), any local
+ * size; items past the columns return at once. Offsets are in floats. */
 __kernel void gemm_nt(const int M, const int Nc, const int K, __global const float *restrict A,
                       const long a_off, __global const float *restrict B, const long b_off,
                       __global float *restrict C, const long c_off)
 {
     const int c0 = get_global_id(0) * 4;
-    const int r0 = get_global_id(1) * 2;
     if (c0 >= Nc)
         return;
-    __global const float *a0 = A + a_off + (long)min(r0, M - 1) * K;
-    __global const float *a1 = A + a_off + (long)min(r0 + 1, M - 1) * K;
+    const int rb = get_global_id(1) * GEMM_ROWS, re = min(rb + GEMM_ROWS, M);
     __global const float *b0 = B + b_off + (long)min(c0, Nc - 1) * K;
     __global const float *b1 = B + b_off + (long)min(c0 + 1, Nc - 1) * K;
     __global const float *b2 = B + b_off + (long)min(c0 + 2, Nc - 1) * K;
     __global const float *b3 = B + b_off + (long)min(c0 + 3, Nc - 1) * K;
-    float8 s00 = 0.0f, s01 = 0.0f, s02 = 0.0f, s03 = 0.0f;
-    float8 s10 = 0.0f, s11 = 0.0f, s12 = 0.0f, s13 = 0.0f;
     const int K8 = K / 8;
-    for (int k = 0; k < K8; k++) {
-        const float8 x0 = vload8(k, a0), x1 = vload8(k, a1);
-        const float8 w0 = vload8(k, b0), w1 = vload8(k, b1);
-        const float8 w2 = vload8(k, b2), w3 = vload8(k, b3);
-        s00 = fma(x0, w0, s00);
-        s01 = fma(x0, w1, s01);
-        s02 = fma(x0, w2, s02);
-        s03 = fma(x0, w3, s03);
-        s10 = fma(x1, w0, s10);
-        s11 = fma(x1, w1, s11);
-        s12 = fma(x1, w2, s12);
-        s13 = fma(x1, w3, s13);
-    }
-    float r[2][4] = {{hsum8g(s00), hsum8g(s01), hsum8g(s02), hsum8g(s03)},
-                     {hsum8g(s10), hsum8g(s11), hsum8g(s12), hsum8g(s13)}};
-    for (int i = 0; i < 2; i++) {
-        if (r0 + i >= M)
-            break;
-        __global const float *ai = i ? a1 : a0;
-        for (int jj = 0; jj < 4; jj++) {
-            if (c0 + jj >= Nc)
+    for (int r0 = rb; r0 < re; r0 += 2) {
+        __global const float *a0 = A + a_off + (long)r0 * K;
+        __global const float *a1 = A + a_off + (long)min(r0 + 1, M - 1) * K;
+        float8 s00 = 0.0f, s01 = 0.0f, s02 = 0.0f, s03 = 0.0f;
+        float8 s10 = 0.0f, s11 = 0.0f, s12 = 0.0f, s13 = 0.0f;
+        for (int k = 0; k < K8; k++) {
+            const float8 x0 = vload8(k, a0), x1 = vload8(k, a1);
+            const float8 w0 = vload8(k, b0), w1 = vload8(k, b1);
+            const float8 w2 = vload8(k, b2), w3 = vload8(k, b3);
+            s00 = fma(x0, w0, s00);
+            s01 = fma(x0, w1, s01);
+            s02 = fma(x0, w2, s02);
+            s03 = fma(x0, w3, s03);
+            s10 = fma(x1, w0, s10);
+            s11 = fma(x1, w1, s11);
+            s12 = fma(x1, w2, s12);
+            s13 = fma(x1, w3, s13);
+        }
+        float r[2][4] = {{hsum8g(s00), hsum8g(s01), hsum8g(s02), hsum8g(s03)},
+                         {hsum8g(s10), hsum8g(s11), hsum8g(s12), hsum8g(s13)}};
+        for (int i = 0; i < 2; i++) {
+            if (r0 + i >= M)
                 break;
-            __global const float *bj = B + b_off + (long)(c0 + jj) * K;
-            float v = r[i][jj];
-            for (int k = K8 * 8; k < K; k++)
-                v = fma(ai[k], bj[k], v);
-            C[c_off + (long)(r0 + i) * Nc + c0 + jj] = v;
+            __global const float *ai = i ? a1 : a0;
+            for (int jj = 0; jj < 4; jj++) {
+                if (c0 + jj >= Nc)
+                    break;
+                __global const float *bj = B + b_off + (long)(c0 + jj) * K;
+                float v = r[i][jj];
+                for (int k = K8 * 8; k < K; k++)
+                    v = fma(ai[k], bj[k], v);
+                C[c_off + (long)(r0 + i) * Nc + c0 + jj] = v;
+            }
         }
     }
 }
