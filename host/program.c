@@ -39,12 +39,11 @@ static lstmcl_status lc_step_source(lstmcl_model *m, char **text, size_t *size)
     int owned[LC_N_STEP_SOURCES];
     size_t total = sizeof lc_act_ids, n = 0;
     lstmcl_status st = LSTMCL_SUCCESS;
-    for (; n < LC_N_STEP_SOURCES && st == LSTMCL_SUCCESS; n++) {
+    for (; n < LC_N_STEP_SOURCES; n++) {
         st = lc_kernel_source(ctx, kdir, lc_step_sources[n], &part[n], &len[n], &owned[n]);
-        if (st == LSTMCL_SUCCESS)
-            total += len[n] + strlen(lc_step_sources[n]) + 32;
-        else
-            n--;
+        if (st != LSTMCL_SUCCESS)
+            break; /* parts 0 .. n-1 were read */
+        total += len[n] + strlen(lc_step_sources[n]) + 32;
     }
     char *buf = NULL;
     if (st == LSTMCL_SUCCESS) {

@@ -201,6 +201,28 @@ inline float hsum8(const float8 v)
     return (a.x + a.y) + (a.z + a.w);
 }
 
+/* Output j of direction d of the projection h = h_raw W_hr^T, with h_raw
+ * staged at hs (HID_PAD floats, zero-padded) and wp arranged as
+ * lstm_project_step says. */
+inline float proj_dot(__global const float *restrict wp, const int d, const int j,
+                      __local const float *hs)
+{
+#if FUSED_ROWS
+    __global const float8 *w = (__global const float8 *)(wp + ((long)d * HOUT + j) * HID_PAD);
+    __local const float8 *h8 = (__local const float8 *)hs;
+    float8 acc = 0.0f;
+    for (int k = 0; k < HID_PAD / 8; k++)
+        acc = fma(w[k], h8[k], acc);
+    return hsum8(acc);
+#else
+    __global const float *w = wp + (long)d * HID * HOUT + j;
+    float v = 0.0f;
+    for (int k = 0; k < HID; k++, w += HOUT)
+        v = fma(*w, hs[k], v);
+    return v;
+#endif
+}
+
 /* Copies `count` floats of src to local memory, zero-padded to `padded`
  * (the work-group's items share the copy). */
 inline void copy_padded(__local float *dst, __global const float *src, const int count,

@@ -143,18 +143,7 @@ lstm_project_step(LC_PARAMS(LC_PROJ_ARGS))
         hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
         return;
     }
-#if FUSED_ROWS
-    __global const float8 *w = (__global const float8 *)(wp + ((long)d * HOUT + j) * HID_PAD);
-    float8 acc = 0.0f;
-    for (int k = 0; k < HID_PAD / 8; k++)
-        acc = fma(w[k], hs8[k], acc);
-    const float v = hsum8(acc);
-#else
-    __global const float *w = wp + (long)d * HID * HOUT + j;
-    float v = 0.0f;
-    for (int k = 0; k < HID; k++, w += HOUT)
-        v = fma(*w, hs[k], v);
-#endif
+    const float v = proj_dot(wp, d, j, hs);
     h_next[((long)d * N + n) * HOUT + j] = v;
     if (has_y)
         y[t * y_ts + n * y_ns + d * HOUT + j] = v;

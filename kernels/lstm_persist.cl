@@ -218,21 +218,7 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
                         y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
                     continue;
                 }
-                __local const float *hr = xs + (d * N + n) * HID_PAD;
-#if FUSED_ROWS
-                __global const float8 *w =
-                    (__global const float8 *)(wp + ((long)d * HOUT + j) * HID_PAD);
-                __local const float8 *hr8 = (__local const float8 *)hr;
-                float8 acc = 0.0f;
-                for (int k = 0; k < HID_PAD / 8; k++)
-                    acc = fma(w[k], hr8[k], acc);
-                const float val = hsum8(acc);
-#else
-                __global const float *w = wp + (long)d * HID * HOUT + j;
-                float val = 0.0f;
-                for (int k = 0; k < HID; k++, w += HOUT)
-                    val = fma(*w, hr[k], val);
-#endif
+                const float val = proj_dot(wp, d, j, xs + (d * N + n) * HID_PAD);
                 h_new[hidx] = val;
                 if (has_y)
                     y[t * y_ts + n * y_ns + d * HOUT + j] = val;
