@@ -44,6 +44,7 @@ static lstmcl_status lc_persist_layer(lstmcl_model *m, const lc_layer_pass *p)
     LC_ARG(ctx, k, LC_PERSIST_XW_TS, p->xw_ts);
     LC_ARG(ctx, k, LC_PERSIST_XW_NS, p->xw_ns);
     LC_ARG(ctx, k, LC_PERSIST_W, ly->rt_buf);
+    LC_ARG(ctx, k, LC_PERSIST_WS, ly->rs_buf);
     LC_ARG(ctx, k, LC_PERSIST_BIAS, ly->b_buf);
     LC_ARG(ctx, k, LC_PERSIST_PEEP, ly->peep_buf);
     LC_ARG(ctx, k, LC_PERSIST_ACTP, m->act_params);
@@ -55,6 +56,7 @@ static lstmcl_status lc_persist_layer(lstmcl_model *m, const lc_layer_pass *p)
     LC_ARG(ctx, k, LC_PERSIST_H1, w->h[1]);
     LC_ARG(ctx, k, LC_PERSIST_HRAW, w->hraw);
     LC_ARG(ctx, k, LC_PERSIST_WP, ly->pt_buf);
+    LC_ARG(ctx, k, LC_PERSIST_WPS, ly->ps_buf);
     LC_ARG(ctx, k, LC_PERSIST_Y, p->out);
     LC_ARG(ctx, k, LC_PERSIST_HAS_Y, has_y);
     LC_ARG(ctx, k, LC_PERSIST_Y_TS, p->y_ts);

@@ -77,9 +77,10 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io,
             p.y_ts = (cl_long)DH;
             p.y_ns = (cl_long)(T * DH);
         }
-        /* The rows layout's models (CPU devices) run the project's GEMM. */
-        if (algo != LSTMCL_ALGO_GEMM && m->fused_rows)
-            st = lc_gemm_own(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0,
+        /* The rows layout's models (CPU devices) and reduced precisions
+         * run the project's GEMM. */
+        if (algo != LSTMCL_ALGO_GEMM && (m->fused_rows || m->precision != LSTMCL_PRECISION_FP32))
+            st = lc_gemm_own(m, T * N, G, ly->in, in, 0, ly->w_buf, ly->ws_buf, w->xw, 0,
                              "input projection", l);
         else
             st = lc_gemm_nt(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0,

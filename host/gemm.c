@@ -41,11 +41,14 @@ lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem 
     return LSTMCL_SUCCESS;
 }
 
-/* The same product with the project's own kernel (CPU devices). */
+/* The same product with the project's own kernel (CPU devices, and
+ * reduced precisions): B in the model's precision, scaled per row by
+ * b_scale (int8; NULL otherwise). */
 lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
-                          size_t a_off, cl_mem B, size_t b_off, cl_mem C, size_t c_off,
+                          size_t a_off, cl_mem B, cl_mem b_scale, cl_mem C, size_t c_off,
                           const char *what, size_t layer)
 {
+    const size_t b_off = 0;
     cl_kernel k = m->k_gemm;
     cl_int Mi = (cl_int)M, Ni = (cl_int)Nn, Ki = (cl_int)K;
     cl_long ao = (cl_long)a_off, bo = (cl_long)b_off, co = (cl_long)c_off;
@@ -58,6 +61,7 @@ lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem
     LC_ARG(m->ctx, k, 6, bo);
     LC_ARG(m->ctx, k, 7, C);
     LC_ARG(m->ctx, k, 8, co);
+    LC_ARG(m->ctx, k, 9, b_scale);
     const size_t cols = (Nn + LC_GEMM_TN - 1) / LC_GEMM_TN;
     const size_t lx = m->gemm_wg_max < LC_GEMM_LX ? m->gemm_wg_max : LC_GEMM_LX;
     const size_t lws[2] = {lx, 1};

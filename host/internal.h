@@ -92,8 +92,13 @@ enum { LC_PEEP_I = 0, LC_PEEP_F = 1, LC_PEEP_O = 2 };
 typedef struct lc_layer {
     size_t in;
     float *w, *r, *bw, *br, *peep, *proj;
+    /* int8: the scales of w, r (D*4H rows) and proj (D*P rows); NULL in
+     * other precisions (w, r and proj then hold the values the model
+     * stores: rounded, or dequantized q * scale) */
+    float *w_scale, *r_scale, *p_scale;
     cl_mem w_buf, r_buf, b_buf, peep_buf, proj_buf;
     cl_mem rt_buf, pt_buf; /* R and W_hr arranged for the fused step */
+    cl_mem ws_buf, rs_buf, ps_buf; /* int8 scales */
 } lc_layer;
 
 /* How the recurrent part of a step runs.
@@ -178,6 +183,8 @@ typedef struct lc_choice {
 struct lstmcl_model {
     lstmcl_context *ctx;
     lstmcl_model_desc desc; /* activations resolved */
+    lstmcl_precision precision;
+    size_t device_bytes; /* weights uploaded (lstmcl_model_device_bytes) */
     size_t I, H, P, Hout, L, D;
     size_t bias_vectors; /* bias values stored per direction: 0, 4H or 8H */
     int reversed[2];     /* direction slot d runs backwards */
@@ -208,6 +215,26 @@ struct lstmcl_model {
     cl_mem act_params; /* (D, 3, 2) alpha, beta */
     lc_workspace ws;
 };
+
+/* precision.c: bytes per stored weight; IEEE half and bfloat16 from and
+ * to float, rounding to nearest even; a float rounded to what precision p
+ * stores for h and y (itself for fp32 and int8); a tensor's element i as a
+ * float. lc_round_weights rounds rows x cols weights in place to the
+ * values p stores (int8: q * scale, with scale[r] set per row);
+ * lc_encode_weights writes those values in p's stored type to out
+ * (rows x cols elements of lc_precision_bytes(p)). */
+size_t lc_precision_bytes(lstmcl_precision p);
+uint16_t lc_f32_to_f16(float f);
+float lc_f16_to_f32(uint16_t h);
+uint16_t lc_f32_to_bf16(float f);
+float lc_bf16_to_f32(uint16_t b);
+float lc_round_stored(lstmcl_precision p, float v);
+float lc_dtype_get(const lstmcl_tensor *t, size_t i);
+void lc_round_weights(lstmcl_precision p, float *w, size_t rows, size_t cols, float *scale);
+void lc_encode_weights(lstmcl_precision p, const float *w, size_t rows, size_t cols,
+                       const float *scale, void *out);
+/* options.c: the precision options ask for (fp32 when unset or NULL). */
+lstmcl_precision lc_options_precision(const lstmcl_model_options *options);
 
 /* CPU reference forward (host arrays, validated arguments). */
 lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_args *a);
@@ -329,12 +356,13 @@ void lc_release_mem(cl_mem *b);
 
 /* gemm.c: C (M x Nn) = A (M x K) B (Nn x K)^T, row-major, offsets in
  * floats; lc_gemm_nt with CLBlast, lc_gemm_own with kernels/gemm.cl (CPU
- * devices, rows layout). `what`, layer and step name it in errors. */
+ * devices' rows layout, and reduced precisions: B in the model's precision,
+ * b_scale its int8 row scales or NULL). `what`, layer and step name it in errors. */
 lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A, size_t a_off,
                          cl_mem B, size_t b_off, cl_mem C, size_t c_off, const char *what,
                          size_t layer, size_t step);
 lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
-                          size_t a_off, cl_mem B, size_t b_off, cl_mem C, size_t c_off,
+                          size_t a_off, cl_mem B, cl_mem b_scale, cl_mem C, size_t c_off,
                           const char *what, size_t layer);
 
 /* The measured choice (choice.c). lc_choice_begin: the algorithm for the

@@ -133,7 +133,7 @@ static size_t lc_first_nonfinite(const float *p, size_t n)
  * absent. */
 static lstmcl_status lc_check_tensor(lstmcl_context *ctx, const lstmcl_tensor *t,
                                      const char *what, size_t l, size_t dir, int leading_one,
-                                     size_t nexp, size_t e0, size_t e1)
+                                     size_t nexp, size_t e0, size_t e1, lstmcl_precision prec)
 {
     if (nexp == 0) {
         if (t->data)
@@ -176,9 +176,27 @@ static lstmcl_status lc_check_tensor(lstmcl_context *ctx, const lstmcl_tensor *t
     /* The shape is the expected one, so the tensor holds e0 (* e1) values;
      * the check on sizes at creation keeps the product in range. */
     size_t n = nexp == 1 ? e0 : e0 * e1;
-    size_t bad = lc_first_nonfinite(t->data, n);
+    const float *data = t->data;
+    size_t bad = lc_first_nonfinite(data, n);
+    /* A weight the model's precision cannot hold (fp16 above 65504). */
+    size_t over = n;
+    if (bad == n && prec != LSTMCL_PRECISION_FP32)
+        for (size_t i = 0; i < n && over == n; i++)
+            if (!isfinite(lc_round_stored(prec, data[i])))
+                over = i;
+    if (over < n) {
+        char where[64] = "";
+        if (nexp != 1)
+            snprintf(where, sizeof where, " (row %zu, column %zu)", over / e1, over % e1);
+        return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "layer %zu direction %zu: %s element %zu%s = %g overflows %s "
+                       "(largest finite %g)",
+                       l, dir, what, over, where, (double)data[over],
+                       lstmcl_precision_name(prec),
+                       prec == LSTMCL_PRECISION_FP16 ? 65504.0 : 3.3895313892515355e38);
+    }
     if (bad < n) {
-        float v = t->data[bad];
+        float v = data[bad];
         const char *kind = isnan(v) ? "NaN" : v > 0.0f ? "+Inf" : "-Inf";
         if (nexp == 1)
             return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
@@ -195,9 +213,10 @@ static lstmcl_status lc_check_tensor(lstmcl_context *ctx, const lstmcl_tensor *t
 
 /* Copies a (4H, in) or transposed (in, 4H) weight in convention order into
  * lstmcl's (4H, in) in gate order i, f, g, o. */
-static void lc_convert_gates(float *dst, const float *src, size_t H, size_t in,
+static void lc_convert_gates(float *dst, const void *src_, size_t H, size_t in,
                              const lc_convention_info *c)
 {
+    const float *src = src_;
     for (size_t q = 0; q < 4; q++) {
         size_t sg = (size_t)c->gate_src[q];
         for (size_t j = 0; j < H; j++) {
@@ -230,13 +249,100 @@ static void lc_free_layers(lstmcl_model *m)
         free(ly->br);
         free(ly->peep);
         free(ly->proj);
+        free(ly->w_scale);
+        free(ly->r_scale);
+        free(ly->p_scale);
     }
     free(m->layers);
     m->layers = NULL;
 }
 
+/* The tensors of `in` given in another element type than float, as float
+ * copies in *out (the others as they are); the copies are listed in
+ * owned[0 .. *n_owned - 1] for the caller to free. Every value of those
+ * types is exactly a float. A tensor whose rank is out of range is left
+ * for lc_check_tensor to report. */
+enum { LC_N_TENSORS = sizeof(lstmcl_layer_weights) / sizeof(lstmcl_tensor) };
+static lstmcl_status lc_as_float(lstmcl_context *ctx, size_t l, const lstmcl_layer_weights *in,
+                                 lstmcl_layer_weights *out, float **owned, size_t *n_owned)
+{
+    *out = *in;
+    *n_owned = 0;
+    lstmcl_tensor *t = (lstmcl_tensor *)out;
+    for (size_t i = 0; i < LC_N_TENSORS; i++) {
+        if (!t[i].data || t[i].dtype == LSTMCL_DTYPE_F32)
+            continue;
+        if (t[i].dtype != LSTMCL_DTYPE_F16 && t[i].dtype != LSTMCL_DTYPE_BF16)
+            return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                           "layer %zu direction %zu: a weight tensor has dtype %d (not "
+                           "LSTMCL_DTYPE_F32, _F16 or _BF16)",
+                           l, i % 2, (int)t[i].dtype);
+        if (t[i].ndim < 1 || t[i].ndim > 3)
+            continue;
+        size_t n = 1;
+        for (size_t k = 0; k < t[i].ndim; k++)
+            if (!lc_mul(n, t[i].dims[k], &n) || n > ((size_t)1 << 40))
+                return lc_fail(ctx, LSTMCL_ERROR_SIZE_OVERFLOW,
+                               "layer %zu direction %zu: a weight tensor's size overflows", l,
+                               i % 2);
+        float *f = malloc((n ? n : 1) * sizeof(float));
+        if (!f)
+            return lc_fail(ctx, LSTMCL_ERROR_OUT_OF_HOST_MEMORY,
+                           "layer %zu: converting a %zu-element tensor to float", l, n);
+        for (size_t k = 0; k < n; k++)
+            f[k] = lc_dtype_get(&t[i], k);
+        owned[(*n_owned)++] = f;
+        t[i].data = f;
+        t[i].dtype = LSTMCL_DTYPE_F32;
+    }
+    return LSTMCL_SUCCESS;
+}
+
+/* The input, recurrent and projection weights rounded to what the model
+ * stores (precision.c); the reference and the device then compute with
+ * the same values. */
+static lstmcl_status lc_round_layer(lstmcl_model *m, size_t l)
+{
+    lc_layer *ly = &m->layers[l];
+    const size_t D = m->D, H = m->H, P = m->P;
+    if (m->precision == LSTMCL_PRECISION_FP32)
+        return LSTMCL_SUCCESS;
+    if (m->precision == LSTMCL_PRECISION_INT8) {
+        ly->w_scale = malloc(D * 4 * H * sizeof(float));
+        ly->r_scale = malloc(D * 4 * H * sizeof(float));
+        ly->p_scale = P ? malloc(D * P * sizeof(float)) : NULL;
+        if (!ly->w_scale || !ly->r_scale || (P && !ly->p_scale))
+            return lc_fail(m->ctx, LSTMCL_ERROR_OUT_OF_HOST_MEMORY, "layer %zu: int8 scales",
+                           l);
+    }
+    lc_round_weights(m->precision, ly->w, D * 4 * H, ly->in, ly->w_scale);
+    lc_round_weights(m->precision, ly->r, D * 4 * H, m->Hout, ly->r_scale);
+    if (P)
+        lc_round_weights(m->precision, ly->proj, D * P, H, ly->p_scale);
+    return LSTMCL_SUCCESS;
+}
+
+static lstmcl_status lc_load_layer_f32(lstmcl_model *m, lstmcl_convention conv, size_t l,
+                                       const lstmcl_layer_weights *w);
+
 static lstmcl_status lc_load_layer(lstmcl_model *m, lstmcl_convention conv, size_t l,
                                    const lstmcl_layer_weights *w)
+{
+    lstmcl_layer_weights wf;
+    float *owned[LC_N_TENSORS];
+    size_t n_owned = 0;
+    lstmcl_status st = lc_as_float(m->ctx, l, w, &wf, owned, &n_owned);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_load_layer_f32(m, conv, l, &wf);
+    for (size_t i = 0; i < n_owned; i++)
+        free(owned[i]);
+    if (st == LSTMCL_SUCCESS)
+        st = lc_round_layer(m, l);
+    return st;
+}
+
+static lstmcl_status lc_load_layer_f32(lstmcl_model *m, lstmcl_convention conv, size_t l,
+                                       const lstmcl_layer_weights *w)
 {
     lstmcl_context *ctx = m->ctx;
     const lc_convention_info *c = &lc_conventions[conv];
@@ -250,25 +356,28 @@ static lstmcl_status lc_load_layer(lstmcl_model *m, lstmcl_convention conv, size
     /* Shapes and values first, all directions, before any conversion. */
     for (size_t d = 0; d < 2; d++) {
         int used = d < D;
-#define LC_CHECK(field, label, n, a0, a1)                                                    \
+        /* The weights the precision rounds (lc_round_layer) are checked
+         * against its range too (wp); biases and peepholes stay float. */
+        const lstmcl_precision wp = m->precision, fp = LSTMCL_PRECISION_FP32;
+#define LC_CHECK(field, label, n, a0, a1, prec)                                              \
     do {                                                                                     \
         snprintf(what, sizeof what, "%s %s", c->name, (label));                              \
         st = lc_check_tensor(ctx, &w->field[d], what, l, d, c->leading_one, used ? (n) : 0, \
-                             (a0), (a1));                                                    \
+                             (a0), (a1), (prec));                                            \
         if (st != LSTMCL_SUCCESS)                                                            \
             return st;                                                                       \
     } while (0)
         if (c->transposed) {
-            LC_CHECK(input_weights, c->w_name, 2, in, 4 * H);
-            LC_CHECK(recurrent_weights, c->r_name, 2, Hout, 4 * H);
+            LC_CHECK(input_weights, c->w_name, 2, in, 4 * H, wp);
+            LC_CHECK(recurrent_weights, c->r_name, 2, Hout, 4 * H, wp);
         } else {
-            LC_CHECK(input_weights, c->w_name, 2, 4 * H, in);
-            LC_CHECK(recurrent_weights, c->r_name, 2, 4 * H, Hout);
+            LC_CHECK(input_weights, c->w_name, 2, 4 * H, in, wp);
+            LC_CHECK(recurrent_weights, c->r_name, 2, 4 * H, Hout, wp);
         }
-        LC_CHECK(input_bias, c->b_name, bias ? 1 : 0, c->bias_joined ? 8 * H : 4 * H, 0);
-        LC_CHECK(recurrent_bias, c->rb_name, bias && c->bias_split ? 1 : 0, 4 * H, 0);
-        LC_CHECK(peephole, c->p_name, m->desc.peephole ? 1 : 0, 3 * H, 0);
-        LC_CHECK(projection, c->proj_name, P ? 2 : 0, P, H);
+        LC_CHECK(input_bias, c->b_name, bias ? 1 : 0, c->bias_joined ? 8 * H : 4 * H, 0, fp);
+        LC_CHECK(recurrent_bias, c->rb_name, bias && c->bias_split ? 1 : 0, 4 * H, 0, fp);
+        LC_CHECK(peephole, c->p_name, m->desc.peephole ? 1 : 0, 3 * H, 0, fp);
+        LC_CHECK(projection, c->proj_name, P ? 2 : 0, P, H, wp);
 #undef LC_CHECK
     }
     ly->w = malloc(D * 4 * H * in * sizeof(float));
@@ -286,16 +395,18 @@ static lstmcl_status lc_load_layer(lstmcl_model *m, lstmcl_convention conv, size
         lc_convert_gates(ly->w + d * 4 * H * in, w->input_weights[d].data, H, in, c);
         lc_convert_gates(ly->r + d * 4 * H * Hout, w->recurrent_weights[d].data, H, Hout, c);
         if (bias) {
-            lc_convert_bias(ly->bw + d * 4 * H, w->input_bias[d].data, H, c);
+            const float *ib = w->input_bias[d].data;
+            lc_convert_bias(ly->bw + d * 4 * H, ib, H, c);
             if (c->bias_joined)
-                lc_convert_bias(ly->br + d * 4 * H, w->input_bias[d].data + 4 * H, H, c);
+                lc_convert_bias(ly->br + d * 4 * H, ib + 4 * H, H, c);
             else if (c->bias_split)
                 lc_convert_bias(ly->br + d * 4 * H, w->recurrent_bias[d].data, H, c);
         }
         if (m->desc.peephole)
             for (size_t p = 0; p < 3; p++)
                 memcpy(ly->peep + d * 3 * H + p * H,
-                       w->peephole[d].data + (size_t)lc_peep_src[p] * H, H * sizeof(float));
+                       (const float *)w->peephole[d].data + (size_t)lc_peep_src[p] * H,
+                       H * sizeof(float));
         if (P)
             memcpy(ly->proj + d * P * H, w->projection[d].data, P * H * sizeof(float));
     }
@@ -353,6 +464,7 @@ lstmcl_status lstmcl_model_create_with(lstmcl_context *ctx, const lstmcl_model_d
         return lc_fail(ctx, LSTMCL_ERROR_OUT_OF_HOST_MEMORY, "allocating a model");
     m->ctx = ctx;
     m->desc = *desc;
+    m->precision = lc_options_precision(options);
     lc_resolve_activations(&m->desc);
     if (!m->desc.has_clip) {
         m->desc.clip = 0.0f;
@@ -434,6 +546,16 @@ size_t lstmcl_model_parameter_count(const lstmcl_model *m)
         total += per * m->D;
     }
     return total;
+}
+
+lstmcl_precision lstmcl_model_precision(const lstmcl_model *m)
+{
+    return m ? m->precision : LSTMCL_PRECISION_FP32;
+}
+
+size_t lstmcl_model_device_bytes(const lstmcl_model *m)
+{
+    return m ? m->device_bytes : 0;
 }
 
 /* ------------------------------------------------------------------------ */

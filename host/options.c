@@ -66,6 +66,7 @@ void lstmcl_model_options_init(lstmcl_model_options *o)
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
     o->algorithm = LSTMCL_ALGO_UNSET;
+    o->precision = LSTMCL_PRECISION_UNSET;
 }
 
 void lstmcl_context_options_init(lstmcl_context_options *o)
@@ -106,6 +107,9 @@ lstmcl_status lc_options_check(lstmcl_context *ctx, const lstmcl_model_options *
     if (o.algorithm != LSTMCL_ALGO_UNSET && !lstmcl_algorithm_name(o.algorithm))
         return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "options: algorithm = %d is not a known algorithm", (int)o.algorithm);
+    if (o.precision != LSTMCL_PRECISION_UNSET && !lstmcl_precision_name(o.precision))
+        return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
+                       "options: precision = %d is not a known precision", (int)o.precision);
     if (o.persist_groups > LC_MAX_PERSIST_GROUPS)
         return lc_fail(ctx, LSTMCL_ERROR_INVALID_ARGUMENT,
                        "options: persist_groups = %zu is not a count from 1 to %d",
@@ -115,6 +119,13 @@ lstmcl_status lc_options_check(lstmcl_context *ctx, const lstmcl_model_options *
                        "options: persist_spin_limit = %zu is above %zu", o.persist_spin_limit,
                        LC_MAX_SPIN_LIMIT);
     return LSTMCL_SUCCESS;
+}
+
+lstmcl_precision lc_options_precision(const lstmcl_model_options *options)
+{
+    lstmcl_model_options o;
+    lc_options_copy(options, &o);
+    return o.precision == LSTMCL_PRECISION_UNSET ? LSTMCL_PRECISION_FP32 : o.precision;
 }
 
 /* A path setting: the option when given, else the variable; *on 0 when the

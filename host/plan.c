@@ -91,6 +91,17 @@ lstmcl_status lc_plan_init(lstmcl_model *m)
     m->step4_ok = m->fused_ok && m->fused_rows &&
                   4 * ((m->Hout + 7) / 8 * 8 * sizeof(float) + sums) + 1024 <=
                       ctx->info.local_mem_bytes;
+    /* Reduced precisions run on the fused step and the persistent kernel
+     * only (the gemm algorithm is CLBlast's SGEMM, on float weights). */
+    if (m->precision != LSTMCL_PRECISION_FP32 &&
+        (m->cfg.algorithm == LSTMCL_ALGO_GEMM || !m->fused_ok))
+        return lc_fail(ctx, LSTMCL_ERROR_UNSUPPORTED,
+                       m->cfg.algorithm == LSTMCL_ALGO_GEMM
+                           ? "precision %s: the gemm algorithm (CLBlast's SGEMM) runs fp32 "
+                             "weights only; use fused or persistent, or auto"
+                           : "precision %s needs the fused step, whose staging (%zu bytes of "
+                             "local memory) does not fit this device",
+                       lstmcl_precision_name(m->precision), staged + sums + 1024);
     /* The variable asks for what this device cannot do for this model:
      * the setting is at fault, not the model. */
     if (m->cfg.algorithm >= LSTMCL_ALGO_FUSED && !m->fused_ok)
@@ -141,12 +152,14 @@ static lstmcl_algorithm lc_pick(const lstmcl_model *m, size_t N)
     if (want >= LSTMCL_ALGO_PERSISTENT)
         return persist ? LSTMCL_ALGO_PERSISTENT : LSTMCL_ALGO_FUSED;
     if (want == LSTMCL_ALGO_GEMM)
-        return LSTMCL_ALGO_GEMM;
+        return m->precision == LSTMCL_PRECISION_FP32 ? LSTMCL_ALGO_GEMM : LSTMCL_ALGO_FUSED;
     if (want != LSTMCL_ALGO_AUTO)
         return LSTMCL_ALGO_FUSED;
     if (m->ctx->info.type & CL_DEVICE_TYPE_CPU)
         return persist ? lc_choice_current(m, N) : LSTMCL_ALGO_FUSED;
-    return N <= LC_FUSED_MAX_BATCH_GPU ? LSTMCL_ALGO_FUSED : LSTMCL_ALGO_GEMM;
+    return N <= LC_FUSED_MAX_BATCH_GPU || m->precision != LSTMCL_PRECISION_FP32
+               ? LSTMCL_ALGO_FUSED
+               : LSTMCL_ALGO_GEMM;
 }
 
 /* The algorithm of the next pass of batch N: the automatic choice measured
@@ -186,7 +199,7 @@ int lc_plan_uses_gemm(const lstmcl_model *m)
 {
     if (!m->fused_ok)
         return 1;
-    if (m->cfg.algorithm != LSTMCL_ALGO_AUTO)
+    if (m->cfg.algorithm != LSTMCL_ALGO_AUTO || m->precision != LSTMCL_PRECISION_FP32)
         return 0;
     if (!(m->ctx->info.type & CL_DEVICE_TYPE_CPU))
         return 1; /* the GEMM above LC_FUSED_MAX_BATCH_GPU */

@@ -13,37 +13,48 @@
 #define LC_GEMM_SOURCE "gemm.cl"
 #define LC_STEP_PROGRAM "the step kernels (lstm_*.cl)"
 
-/* The step program's files, in build order (kernels/lstm_common.cl says
- * what each holds); the activation ids go between the first two. */
+/* Whether the model runs the input projection with gemm_nt. */
+static int lc_uses_own_gemm(const lstmcl_model *m)
+{
+    return m->fused_ok && (m->fused_rows || m->precision != LSTMCL_PRECISION_FP32);
+}
+
+/* The programs' files, in build order (kernels/lstm_common.cl says what
+ * each holds); the step program's activation ids go after lstm_args.h. */
 static const char *const lc_step_sources[] = {
-    "lstm_args.h",   "lstm_common.cl", "lstm_gemm_path.cl",
+    "lstm_wtype.h",  "lstm_args.h",     "lstm_common.cl", "lstm_gemm_path.cl",
     "lstm_fused.cl", "lstm_persist.cl", "lstm_state.cl",
 };
 #define LC_N_STEP_SOURCES (sizeof lc_step_sources / sizeof lc_step_sources[0])
+#define LC_ACT_IDS_AFTER 1
+static const char *const lc_gemm_sources[] = {"lstm_wtype.h", LC_GEMM_SOURCE};
+#define LC_MAX_SOURCES LC_N_STEP_SOURCES
 
 /* The kernels' LSTMCL_ACT_* ids, from the header's table. */
 #define LC_ACT_DEFINE(id, value, name) "#define " #id " " #value "\n"
 static const char lc_act_ids[] = LSTMCL_ACTIVATION_TABLE(LC_ACT_DEFINE);
 
-/* The step program's text: the files one after another, each after a
- * comment line naming it, the activation ids after the first. Lines count
- * from the start of the whole text in build logs and in Oclgrind's
- * reports (a #line per file would give file lines in the one and the wrong
- * text in the other). */
-static lstmcl_status lc_step_source(lstmcl_model *m, char **text, size_t *size)
+/* A program's text: the files one after another, each after a comment
+ * line naming it, and the activation ids after file act_after (none when
+ * it is past the list). Lines count from the start of the whole text in
+ * build logs and in Oclgrind's reports (a #line per file would give file
+ * lines in the one and the wrong text in the other). */
+static lstmcl_status lc_program_source(lstmcl_model *m, const char *const *files,
+                                       size_t nfiles, size_t act_after, char **text,
+                                       size_t *size)
 {
     lstmcl_context *ctx = m->ctx;
     const char *kdir = m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL;
-    const char *part[LC_N_STEP_SOURCES];
-    size_t len[LC_N_STEP_SOURCES];
-    int owned[LC_N_STEP_SOURCES];
+    const char *part[LC_MAX_SOURCES];
+    size_t len[LC_MAX_SOURCES];
+    int owned[LC_MAX_SOURCES];
     size_t total = sizeof lc_act_ids, n = 0;
     lstmcl_status st = LSTMCL_SUCCESS;
-    for (; n < LC_N_STEP_SOURCES; n++) {
-        st = lc_kernel_source(ctx, kdir, lc_step_sources[n], &part[n], &len[n], &owned[n]);
+    for (; n < nfiles; n++) {
+        st = lc_kernel_source(ctx, kdir, files[n], &part[n], &len[n], &owned[n]);
         if (st != LSTMCL_SUCCESS)
             break; /* parts 0 .. n-1 were read */
-        total += len[n] + strlen(lc_step_sources[n]) + 32;
+        total += len[n] + strlen(files[n]) + 32;
     }
     char *buf = NULL;
     if (st == LSTMCL_SUCCESS) {
@@ -54,12 +65,11 @@ static lstmcl_status lc_step_source(lstmcl_model *m, char **text, size_t *size)
     }
     size_t at = 0;
     for (size_t i = 0; buf && i < n; i++) {
-        at += (size_t)snprintf(buf + at, total - at, "/* ---- kernels/%s ---- */\n",
-                               lc_step_sources[i]);
+        at += (size_t)snprintf(buf + at, total - at, "/* ---- kernels/%s ---- */\n", files[i]);
         memcpy(buf + at, part[i], len[i]);
         at += len[i];
         buf[at++] = '\n';
-        if (i == 0) {
+        if (i == act_after) {
             memcpy(buf + at, lc_act_ids, sizeof lc_act_ids - 1);
             at += sizeof lc_act_ids - 1;
         }
@@ -79,10 +89,10 @@ lstmcl_status lc_program_build(lstmcl_model *m)
 {
     lstmcl_context *ctx = m->ctx;
     const char *cdir = m->cfg.cache_on ? m->cfg.cache_dir : NULL;
-    const char *kdir = m->cfg.kernel_dir_on ? m->cfg.kernel_dir : NULL;
     char *source = NULL;
     size_t source_size = 0;
-    lstmcl_status st = lc_step_source(m, &source, &source_size);
+    lstmcl_status st = lc_program_source(m, lc_step_sources, LC_N_STEP_SOURCES,
+                                         LC_ACT_IDS_AFTER, &source, &source_size);
     if (st != LSTMCL_SUCCESS)
         return st;
     lstmcl_activation(*a)[3] = m->desc.activations;
@@ -92,32 +102,30 @@ lstmcl_status lc_program_build(lstmcl_model *m)
              "-D ACT_F0=%d -D ACT_G0=%d -D ACT_H0=%d -D ACT_F1=%d -D ACT_G1=%d -D ACT_H1=%d "
              "-D HAS_PROJ=%d -D PEEPHOLE=%d -D INPUT_FORGET=%d -D HAS_CLIP=%d -D CLIP_CELL=%d "
              "-D WG_J=%zu -D FUSED_ROWS=%d -D FUSED=%d -D MULTI=%d -D PERSIST=%d -D UPG=%zu "
-             "-D OPG=%zu -D R_LOCAL=%d",
+             "-D OPG=%zu -D R_LOCAL=%d -D WPREC=%d",
              m->H, m->Hout, m->D, m->reversed[0], m->reversed[1], (int)a[0][0].kind,
              (int)a[0][1].kind, (int)a[0][2].kind, (int)a[1][0].kind, (int)a[1][1].kind,
              (int)a[1][2].kind, m->P != 0, m->desc.peephole != 0, m->desc.input_forget != 0,
              m->desc.has_clip != 0, m->desc.clip_cell != 0, m->wg_j,
              m->fused_rows, m->fused_ok, m->step4_ok, m->persist_ok, m->persist_upg,
-             m->persist_opg, m->persist_r_local);
+             m->persist_opg, m->persist_r_local, (int)m->precision);
     st = lc_build_program_cached(ctx, cdir, source, source_size, opts, LC_STEP_PROGRAM,
                                  &m->program, &m->program_from_cache);
     free(source);
     if (st != LSTMCL_SUCCESS)
         return st;
-    const char *text = NULL;
-    size_t size = 0;
-    int owned = 0;
-    /* The CPU family also runs the input projection with its own GEMM. */
-    int gemm = m->fused_ok && m->fused_rows;
-    if (gemm) {
+    /* The CPU family, and reduced precisions, run the input projection
+     * with the project's GEMM, built for the weights' stored type. */
+    if (lc_uses_own_gemm(m)) {
         int cached = 0;
-        st = lc_kernel_source(ctx, kdir, LC_GEMM_SOURCE, &text, &size, &owned);
+        char gopts[64];
+        snprintf(gopts, sizeof gopts, "-cl-std=CL1.2 -D WPREC=%d", (int)m->precision);
+        st = lc_program_source(m, lc_gemm_sources, 2, 2, &source, &source_size);
         if (st != LSTMCL_SUCCESS)
             return st;
-        st = lc_build_program_cached(ctx, cdir, text, size, "-cl-std=CL1.2", LC_GEMM_SOURCE,
+        st = lc_build_program_cached(ctx, cdir, source, source_size, gopts, LC_GEMM_SOURCE,
                                      &m->gemm_program, &cached);
-        if (owned)
-            free((void *)text);
+        free(source);
         if (st != LSTMCL_SUCCESS)
             return st;
         m->program_from_cache = m->program_from_cache && cached;
@@ -129,7 +137,7 @@ lstmcl_status lc_program_build(lstmcl_model *m)
 lstmcl_status lc_device_kernels_create(lstmcl_model *m)
 {
     lstmcl_context *ctx = m->ctx;
-    const int gemm = m->fused_ok && m->fused_rows;
+    const int gemm = lc_uses_own_gemm(m);
     const struct {
         cl_kernel *k;
         int needed;
@@ -209,6 +217,7 @@ lstmcl_status lc_step_layer_args(lstmcl_model *m, cl_kernel k, const lc_layer_pa
     LC_ARG(ctx, k, LC_STEP_XW_TS, p->xw_ts);
     LC_ARG(ctx, k, LC_STEP_XW_NS, p->xw_ns);
     LC_ARG(ctx, k, LC_STEP_W, wr);
+    LC_ARG(ctx, k, LC_STEP_WS, p->ly->rs_buf);
     LC_ARG(ctx, k, LC_STEP_BIAS, p->ly->b_buf);
     LC_ARG(ctx, k, LC_STEP_PEEP, p->ly->peep_buf);
     LC_ARG(ctx, k, LC_STEP_ACTP, m->act_params);
@@ -236,6 +245,7 @@ lstmcl_status lc_proj_layer_args(lstmcl_model *m, cl_kernel k, const lc_layer_pa
     LC_ARG(ctx, k, LC_PROJ_N, Ni);
     LC_ARG(ctx, k, LC_PROJ_SRC, src);
     LC_ARG(ctx, k, LC_PROJ_WP, wp);
+    LC_ARG(ctx, k, LC_PROJ_WPS, p->ly->ps_buf);
     LC_ARG(ctx, k, LC_PROJ_LENS, io->lens);
     LC_ARG(ctx, k, LC_PROJ_HAS_LENS, has_lens);
     LC_ARG(ctx, k, LC_PROJ_Y, p->out);

@@ -1,5 +1,8 @@
 /* The CPU reference: the LSTM forward pass in plain C, accumulating in
- * double, with every feature of the device path.
+ * double, with every feature of the device path. A model of a reduced
+ * precision holds its weights as it stores them (model.c), and h and y
+ * are rounded here as its kernels round them, so that a device result is
+ * compared with the same computation.
  *
  * Per step (gates i, f, g, o; peepholes p; clip k when enabled):
  *   z_q = W_q x_t + R_q h_{t-1} + bw_q + br_q
@@ -31,6 +34,8 @@ lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_a
     const lstmcl_model_desc *desc = &m->desc;
     const int clip_on = desc->has_clip;
     const double k = desc->clip;
+    const int round_h =
+        m->precision == LSTMCL_PRECISION_FP16 || m->precision == LSTMCL_PRECISION_BF16;
     size_t widest = m->I > DH ? m->I : DH;
     double *cur = malloc(T * N * widest * sizeof(double));
     double *next = malloc(T * N * DH * sizeof(double));
@@ -127,6 +132,11 @@ lstmcl_status lc_reference_forward(const lstmcl_model *m, const lstmcl_forward_a
                     } else {
                         memcpy(h, hr, H * sizeof(double));
                     }
+                    /* h as the model stores it: rounded to half or bfloat16
+                     * (from the float a device computes) */
+                    if (round_h)
+                        for (size_t j = 0; j < Hout; j++)
+                            h[j] = lc_round_stored(m->precision, (float)h[j]);
                     memcpy(next + (t * N + n) * DH + d * Hout, h, Hout * sizeof(double));
                 }
                 if (a->hn)

@@ -97,10 +97,10 @@ static double measure(lstmcl_context *ctx, const char *algo, size_t H, size_t N,
         x[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
     lstmcl_layer_weights lw;
     memset(&lw, 0, sizeof lw);
-    lw.input_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}};
-    lw.recurrent_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}};
-    lw.input_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
-    lw.recurrent_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
+    lw.input_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}, LSTMCL_DTYPE_F32};
+    lw.recurrent_weights[0] = (lstmcl_tensor){w, 2, {4 * H, H, 0}, LSTMCL_DTYPE_F32};
+    lw.input_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+    lw.recurrent_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
     if (lstmcl_model_create_with(ctx, &desc, LSTMCL_CONVENTION_PYTORCH, &lw, &opts, &m) !=
         LSTMCL_SUCCESS) {
         fprintf(stderr, "  %s: %s\n", algo, lstmcl_thread_last_error());

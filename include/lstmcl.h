@@ -369,11 +369,23 @@ typedef enum lstmcl_convention {
     LSTMCL_CONVENTION_KERAS = 2
 } lstmcl_convention;
 
-/* A borrowed, dense, row-major float array. */
+/* Element types of a weight tensor. A checkpoint's half or bfloat16
+ * weights can be handed over as they are: every value of these types is
+ * exactly a float, so a model of any precision rounds each weight once,
+ * from its exact value, to what it stores. Values are stable. */
+typedef enum lstmcl_dtype {
+    LSTMCL_DTYPE_F32 = 0,  /* float */
+    LSTMCL_DTYPE_F16 = 1,  /* IEEE 754 binary16, as uint16_t bits in host order */
+    LSTMCL_DTYPE_BF16 = 2  /* bfloat16 (a float's upper 16 bits), uint16_t bits */
+} lstmcl_dtype;
+
+/* A borrowed, dense, row-major array of weights. A zero-initialised tensor
+ * is an absent one, and `dtype`'s zero is float. */
 typedef struct lstmcl_tensor {
-    const float *data; /* NULL: absent */
-    size_t ndim;       /* 1 .. 3 */
+    const void *data; /* NULL: absent; elements of type `dtype` */
+    size_t ndim;      /* 1 .. 3 */
     size_t dims[3];
+    lstmcl_dtype dtype;
 } lstmcl_tensor;
 
 typedef struct lstmcl_layer_weights {
@@ -420,6 +432,53 @@ LSTMCL_API const char *lstmcl_algorithm_name(lstmcl_algorithm algorithm);
 LSTMCL_API lstmcl_status lstmcl_algorithm_from_name(const char *name,
                                                     lstmcl_algorithm *algorithm);
 
+/* How a model stores its weights on the device (lstmcl_model_options).
+ * Arithmetic and accumulation are float in every precision, the cell state
+ * c stays float, and the caller's arrays and buffers are float in every
+ * API. One table gives every value its name (what lstmcl run --precision,
+ * lstmcl-bench --precision and the tuning file take). Values are stable.
+ *   fp32  float weights (the default).
+ *   fp16  input, recurrent and projection weights stored as IEEE half; the
+ *         hidden state h and the outputs y, between steps and layers, are
+ *         rounded to half (round to nearest even) where they are stored.
+ *   bf16  the same with bfloat16.
+ *   int8  input, recurrent and projection weights stored as int8 with one
+ *         float scale per output row (symmetric: scale = max |w| / 127 of
+ *         the row, 1 for a row of zeros), dequantized in registers; h, y
+ *         and c stay float.
+ * Biases and peepholes stay float. Runs on any OpenCL 1.2 device (half
+ * values are read with vload_half, which needs no cl_khr_fp16). The gemm
+ * algorithm (CLBlast's SGEMM) runs fp32 only: forcing it with another
+ * precision is LSTMCL_ERROR_UNSUPPORTED, and the automatic choice never
+ * picks it then.
+ * Accuracy contract against the same model in fp32, per output (y, hn,
+ * cn): max |difference| / max(max |fp32 output|, 1) is at most 1e-2 for
+ * fp16, 3e-2 for bf16 and 5e-2 for int8, for weights scaled as trained
+ * models' are (README, "Precision"). lstmcl_forward_reference on a model
+ * computes with the weights as the model stores them and rounds h and y
+ * the same way, so a device result is checked against it as tightly as in
+ * fp32. */
+#define LSTMCL_PRECISION_TABLE(X)                  \
+    X(LSTMCL_PRECISION_FP32, 0, "fp32")            \
+    X(LSTMCL_PRECISION_FP16, 1, "fp16")            \
+    X(LSTMCL_PRECISION_BF16, 2, "bf16")            \
+    X(LSTMCL_PRECISION_INT8, 3, "int8")
+
+typedef enum lstmcl_precision {
+#define LSTMCL_X_PRECISION(name, value, text) name = value,
+    LSTMCL_PRECISION_TABLE(LSTMCL_X_PRECISION)
+#undef LSTMCL_X_PRECISION
+    LSTMCL_PRECISION_UNSET = -1 /* in lstmcl_model_options: fp32 */
+} lstmcl_precision;
+
+/* The name of a precision ("fp32", ...); static storage; NULL for a value
+ * outside the table. */
+LSTMCL_API const char *lstmcl_precision_name(lstmcl_precision precision);
+/* The precision of a name; LSTMCL_ERROR_INVALID_ARGUMENT (message listing
+ * the names) when there is none. */
+LSTMCL_API lstmcl_status lstmcl_precision_from_name(const char *name,
+                                                    lstmcl_precision *precision);
+
 /* Settings of one model, given at its creation (lstmcl_model_create_with).
  * Fill it with lstmcl_model_options_init, then change what you need: every
  * field starts "unset", and an unset field takes its default from the
@@ -459,6 +518,12 @@ typedef struct lstmcl_model_options {
      * for 2 passes, doubling while it keeps giving up, up to 256; forced,
      * it stays off after 9 give-ups in a row. */
     size_t persist_spin_limit;
+    /* How the weights are stored (lstmcl_precision). LSTMCL_PRECISION_UNSET:
+     * fp32. No environment variable sets it: a precision changes results,
+     * so only the caller chooses one. Unlike the fields above, the
+     * reference context honours it too (lstmcl_forward_reference then
+     * computes what a device computes). */
+    lstmcl_precision precision;
 } lstmcl_model_options;
 
 /* Sets struct_size and every field to unset. */
@@ -474,6 +539,10 @@ LSTMCL_API void lstmcl_model_options_init(lstmcl_model_options *options);
  * direction, the tensor (by the convention's name, as in the table above)
  * and the element's index in it, e.g.
  *   "layer 1 direction 1: PyTorch weight_hh element 5 (row 2, column 1) is NaN".
+ * The same holds after rounding to the model's precision: under fp16 an
+ * input, recurrent or projection weight beyond half's range (|w| >= 65520
+ * rounds to infinity; 65504 is the largest half) is refused the same way
+ * ("... overflows fp16").
  * On a device context the settings' defaults are read from the environment
  * (lstmcl_model_options): an invalid LSTMCL_ALGO or LSTMCL_PERSIST_GROUPS,
  * or an LSTMCL_ALGO that forces a step this device cannot run for this
@@ -544,6 +613,16 @@ LSTMCL_API lstmcl_status lstmcl_tuning_file(char *buf, size_t size);
 
 /* Number of weight and bias values the model holds. */
 LSTMCL_API size_t lstmcl_model_parameter_count(const lstmcl_model *model);
+
+/* The model's precision (lstmcl_model_options); fp32 for a NULL model. */
+LSTMCL_API lstmcl_precision lstmcl_model_precision(const lstmcl_model *model);
+
+/* Bytes of device memory the model's weights take (every copy uploaded:
+ * the arranged copies of the fused and persistent kernels, the plain ones
+ * of the gemm algorithm where it may run, scales, biases); 0 on the
+ * reference context and for a NULL model. Buffers of a forward pass's
+ * shape come on top (they depend on T and N, and are kept for reuse). */
+LSTMCL_API size_t lstmcl_model_device_bytes(const lstmcl_model *model);
 
 /* ------------------------------------------------------------------------ */
 /* Forward pass                                                              */

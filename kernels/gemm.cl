@@ -1,4 +1,5 @@
-/* lstmcl: the input-projection GEMM for CPU devices.
+/* lstmcl: the input-projection GEMM for CPU devices, and for reduced
+ * precisions on every device.
  *
  * C (M x Nc) = A (M x K) B^T, B (Nc x K): both operands row-major with K
  * contiguous, as the input projection X W^T is. Each work-item computes
@@ -11,9 +12,23 @@
  *
  * The tile is written out in named variables: PoCL keeps private arrays
  * (acc[2][4]) in memory, which made this kernel 5x slower.
- * No build options; no preconditions on M, Nc, K or alignment. */
+ * B is stored in the model's precision (kernels/lstm_wtype.h, built
+ * first, option WPREC): int8 rows are scaled by b_scale (NULL otherwise)
+ * at the end. No other build options; no preconditions on M, Nc, K or
+ * alignment. */
 
 /* Rows of C per work-item (host/gemm.c's LC_GEMM_ROWS). */
+
+/* Elements 8k .. 8k+7 of a row of B, which need not be aligned (K is any
+ * size): vload8 and its half and bfloat16 forms need only the element's
+ * alignment. */
+#if WPREC == 0 || WPREC == 3
+#define LDWV8(p, k) convert_float8(vload8((k), (p)))
+#elif WPREC == 1
+#define LDWV8(p, k) vload_half8((k), (p))
+#else
+#define LDWV8(p, k) as_float8(convert_uint8(vload8((k), (p))) << 16)
+#endif
 #define GEMM_ROWS 64
 
 inline float hsum8g(const float8 v)
@@ -25,17 +40,18 @@ inline float hsum8g(const float8 v)
 /* Global size at least (ceil(Nc / 4), ceil(M / GEMM_ROWS)), any local
  * size; items past the columns return at once. Offsets are in floats. */
 __kernel void gemm_nt(const int M, const int Nc, const int K, __global const float *restrict A,
-                      const long a_off, __global const float *restrict B, const long b_off,
-                      __global float *restrict C, const long c_off)
+                      const long a_off, __global const WTYPE *restrict B, const long b_off,
+                      __global float *restrict C, const long c_off,
+                      __global const float *restrict b_scale)
 {
     const int c0 = get_global_id(0) * 4;
     if (c0 >= Nc)
         return;
     const int rb = get_global_id(1) * GEMM_ROWS, re = min(rb + GEMM_ROWS, M);
-    __global const float *b0 = B + b_off + (long)min(c0, Nc - 1) * K;
-    __global const float *b1 = B + b_off + (long)min(c0 + 1, Nc - 1) * K;
-    __global const float *b2 = B + b_off + (long)min(c0 + 2, Nc - 1) * K;
-    __global const float *b3 = B + b_off + (long)min(c0 + 3, Nc - 1) * K;
+    __global const WTYPE *b0 = B + b_off + (long)min(c0, Nc - 1) * K;
+    __global const WTYPE *b1 = B + b_off + (long)min(c0 + 1, Nc - 1) * K;
+    __global const WTYPE *b2 = B + b_off + (long)min(c0 + 2, Nc - 1) * K;
+    __global const WTYPE *b3 = B + b_off + (long)min(c0 + 3, Nc - 1) * K;
     const int K8 = K / 8;
     for (int r0 = rb; r0 < re; r0 += 2) {
         __global const float *a0 = A + a_off + (long)r0 * K;
@@ -44,8 +60,8 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
         float8 s10 = 0.0f, s11 = 0.0f, s12 = 0.0f, s13 = 0.0f;
         for (int k = 0; k < K8; k++) {
             const float8 x0 = vload8(k, a0), x1 = vload8(k, a1);
-            const float8 w0 = vload8(k, b0), w1 = vload8(k, b1);
-            const float8 w2 = vload8(k, b2), w3 = vload8(k, b3);
+            const float8 w0 = LDWV8(b0, k), w1 = LDWV8(b1, k);
+            const float8 w2 = LDWV8(b2, k), w3 = LDWV8(b3, k);
             s00 = fma(x0, w0, s00);
             s01 = fma(x0, w1, s01);
             s02 = fma(x0, w2, s02);
@@ -64,10 +80,13 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
             for (int jj = 0; jj < 4; jj++) {
                 if (c0 + jj >= Nc)
                     break;
-                __global const float *bj = B + b_off + (long)(c0 + jj) * K;
+                __global const WTYPE *bj = B + b_off + (long)(c0 + jj) * K;
                 float v = r[i][jj];
                 for (int k = K8 * 8; k < K; k++)
-                    v = fma(ai[k], bj[k], v);
+                    v = fma(ai[k], LDW(bj, k), v);
+#if WPREC == 3
+                v *= b_scale[c0 + jj];
+#endif
                 C[c_off + (long)(r0 + i) * Nc + c0 + jj] = v;
             }
         }

@@ -10,8 +10,10 @@
 #define LSTMCL_LSTM_ARGS_H
 
 /* lstm_cell, lstm_step, lstm_step2, lstm_step4. W: the recurrent products
- * h(t-1) R^T of the step (gh, from a GEMM) for lstm_cell, the arranged
- * recurrent weights for the fused kernels. */
+ * h(t-1) R^T of the step (gh, from a GEMM, floats) for lstm_cell, the
+ * arranged recurrent weights for the fused kernels, in the stored type
+ * (WTYPE, kernels/lstm_wtype.h); WS: their int8 scales, one per row of R
+ * (NDIR, 4*HID), unused in other precisions. */
 #define LC_STEP_ARGS(F, X)                                   \
     F(STEP, const int step)                                  \
     X(T, const int T)                                        \
@@ -19,7 +21,8 @@
     X(XW, __global const float *restrict xw)                 \
     X(XW_TS, const long xw_ts)                               \
     X(XW_NS, const long xw_ns)                               \
-    X(W, __global const float *restrict wr)                  \
+    X(W, __global const WTYPE *restrict wr)                  \
+    X(WS, __global const float *restrict wscale)             \
     X(BIAS, __global const float *restrict bias)             \
     X(PEEP, __global const float *restrict peep)             \
     X(ACTP, __global const float *restrict actp)             \
@@ -36,13 +39,15 @@
 
 /* lstm_project and lstm_project_step. SRC: the projected state (hp, from a
  * GEMM) for lstm_project, the raw hidden state for lstm_project_step; WP:
- * the arranged projection weights, which lstm_project does not read. */
+ * the arranged projection weights (WTYPE), which lstm_project does not
+ * read, and WPS their int8 scales, one per output (NDIR, HOUT). */
 #define LC_PROJ_ARGS(F, X)                                   \
     F(STEP, const int step)                                  \
     X(T, const int T)                                        \
     X(N, const int N)                                        \
     X(SRC, __global const float *restrict src)               \
-    X(WP, __global const float *restrict wp)                 \
+    X(WP, __global const WTYPE *restrict wp)                 \
+    X(WPS, __global const float *restrict wpscale)           \
     X(LENS, __global const int *restrict lens)               \
     X(HAS_LENS, const int has_lens)                          \
     X(H_PREV, __global const float *restrict h_prev)         \
@@ -60,7 +65,8 @@
     X(XW, __global const float *restrict xw)                 \
     X(XW_TS, const long xw_ts)                               \
     X(XW_NS, const long xw_ns)                               \
-    X(W, __global const float *restrict wr)                  \
+    X(W, __global const WTYPE *restrict wr)                  \
+    X(WS, __global const float *restrict wscale)             \
     X(BIAS, __global const float *restrict bias)             \
     X(PEEP, __global const float *restrict peep)             \
     X(ACTP, __global const float *restrict actp)             \
@@ -71,7 +77,8 @@
     X(H0, __global float *h0)                                \
     X(H1, __global float *h1)                                \
     X(HRAW, __global float *hraw)                            \
-    X(WP, __global const float *restrict wp)                 \
+    X(WP, __global const WTYPE *restrict wp)                 \
+    X(WPS, __global const float *restrict wpscale)           \
     X(Y, __global float *restrict y)                         \
     X(HAS_Y, const int has_y)                                \
     X(Y_TS, const long y_ts)                                 \

@@ -2,7 +2,8 @@
  * staging of h in local memory and the gate sums of the rows layout.
  *
  * The device program is one build of these files, in this order
- * (host/program.c): lstm_args.h (the kernels' parameters), the activation
+ * (host/program.c): lstm_wtype.h (the stored weights' type and rounding,
+ * option WPREC), lstm_args.h (the kernels' parameters), the activation
  * ids (#define LSTMCL_ACT_*, written by the host from include/lstmcl.h's
  * table), lstm_common.cl, lstm_gemm_path.cl (the cell update after a GEMM:
  * lstm_cell, lstm_project), lstm_fused.cl (the fused step: lstm_step,
@@ -116,13 +117,13 @@ inline int time_of(int d, int step, int len)
  * value (raw, before a projection, when HAS_PROJ) and y.
  * cell_update does one unit; cell_update8 (rows layout) units j .. j+7 of
  * one direction, with float8 arithmetic. Both come from one text, with
- * LD/ST loading and storing a T; the build options are tested with `if`
- * there, which the compiler folds. */
+ * LD/ST loading and storing a T and RND rounding h as stored (hround); the
+ * build options are tested with `if` there, which the compiler folds. */
 #define LC_LD1(p) (*(p))
 #define LC_ST1(p, v) (*(p) = (v))
 #define LC_LD8(p) vload8(0, (p))
 #define LC_ST8(p, v) vstore8((v), 0, (p))
-#define LC_DEFINE_CELL(NAME, T, ACT, LD, ST)                                              \
+#define LC_DEFINE_CELL(NAME, T, ACT, LD, ST, RND)                                         \
     inline void NAME(const int j, const int n, const int d, const int t, const int N,     \
                      const T ri, const T rf, const T rg, const T ro, LC_CELL_PARAMS)      \
     {                                                                                     \
@@ -150,8 +151,10 @@ inline int time_of(int d, int step, int len)
         if (PEEPHOLE)                                                                     \
             zo += LD(p + 2 * HID) * cn;                                                   \
         const T og = ACT(kf, CLIP(zo, clip_k), ap[0], ap[1]);                             \
-        const T h = og * ACT(kh, HAS_CLIP && CLIP_CELL ? CLIP(cn, clip_k) : cn, ap[4],    \
-                             ap[5]);                                                      \
+        const T hv = og * ACT(kh, HAS_CLIP && CLIP_CELL ? CLIP(cn, clip_k) : cn, ap[4],   \
+                              ap[5]);                                                     \
+        /* the committed h is rounded as stored; the raw one is projected */             \
+        const T h = HAS_PROJ ? hv : RND(hv);                                              \
         ST(c + sidx, cn);                                                                 \
         if (HAS_PROJ) {                                                                   \
             ST(h_next + sidx, h); /* raw hidden state, projected before it is committed */ \
@@ -161,7 +164,7 @@ inline int time_of(int d, int step, int len)
                 ST(y + t * y_ts + n * y_ns + d * HOUT + j, h);                            \
         }                                                                                 \
     }
-LC_DEFINE_CELL(cell_update, float, act, LC_LD1, LC_ST1)
+LC_DEFINE_CELL(cell_update, float, act, LC_LD1, LC_ST1, hround)
 
 /* A sequence that has ended keeps its state and gets zeros in y (at row
  * `step`, so that every row past its length is written once). */
@@ -201,26 +204,43 @@ inline float hsum8(const float8 v)
     return (a.x + a.y) + (a.z + a.w);
 }
 
+/* The int8 scales of unit j of direction d's four gate rows of R (i, f,
+ * g, o), which multiply its dot products; ones in other precisions (the
+ * compiler drops a product by a constant 1). */
+inline float4 wscale4(__global const float *restrict ws, const int d, const int j)
+{
+#if WPREC == 3
+    __global const float *s = ws + (long)d * 4 * HID + j;
+    return (float4)(s[0], s[HID], s[2 * HID], s[3 * HID]);
+#else
+    return (float4)(1.0f);
+#endif
+}
+
 /* Output j of direction d of the projection h = h_raw W_hr^T, with h_raw
  * staged at hs (HID_PAD floats, zero-padded) and wp arranged as
- * lstm_project_step says. */
-inline float proj_dot(__global const float *restrict wp, const int d, const int j,
-                      __local const float *hs)
+ * lstm_project_step says, wpscale its int8 scales; rounded as h is
+ * stored. */
+inline float proj_dot(__global const WTYPE *restrict wp, __global const float *restrict wpscale,
+                      const int d, const int j, __local const float *hs)
 {
 #if FUSED_ROWS
-    __global const float8 *w = (__global const float8 *)(wp + ((long)d * HOUT + j) * HID_PAD);
+    __global const WTYPE *w = wp + ((long)d * HOUT + j) * HID_PAD;
     __local const float8 *h8 = (__local const float8 *)hs;
     float8 acc = 0.0f;
     for (int k = 0; k < HID_PAD / 8; k++)
-        acc = fma(w[k], h8[k], acc);
-    return hsum8(acc);
+        acc = fma(LDW8(w, 8 * k), h8[k], acc);
+    float v = hsum8(acc);
 #else
-    __global const float *w = wp + (long)d * HID * HOUT + j;
+    __global const WTYPE *w = wp + (long)d * HID * HOUT + j;
     float v = 0.0f;
     for (int k = 0; k < HID; k++, w += HOUT)
-        v = fma(*w, hs[k], v);
-    return v;
+        v = fma(LDW(w, 0), hs[k], v);
 #endif
+#if WPREC == 3
+    v *= wpscale[(long)d * HOUT + j];
+#endif
+    return hround(v);
 }
 
 /* Copies `count` floats of src to local memory, zero-padded to `padded`
@@ -254,32 +274,34 @@ inline void stage_seqs(__local float *dst, __global const float *h_prev, const i
 
 #if FUSED_ROWS
 LC_DEFINE_ACT(act8, float8)
-LC_DEFINE_CELL(cell_update8, float8, act8, LC_LD8, LC_ST8)
+LC_DEFINE_CELL(cell_update8, float8, act8, LC_LD8, LC_ST8, hround8)
 
 /* Unit j's four gate sums (i, f, g, o) against 1, 2 or 4 staged sequences
- * (HOUT_PAD floats apart), rows layout. */
-inline float4 dot_seq1(__global const float8 *w, __local const float8 *x)
+ * (HOUT_PAD floats apart), rows layout: w is the unit's four rows, each
+ * HOUT_PAD weights; int8 sums are still to be scaled (wscale4). */
+inline float4 dot_seq1(__global const WTYPE *w, __local const float8 *x)
 {
     const int KB = HOUT_PAD / 8;
     float8 ai = 0.0f, af = 0.0f, ag = 0.0f, ao = 0.0f;
     for (int k = 0; k < KB; k++) {
         const float8 hk = x[k];
-        ai = fma(w[k], hk, ai);
-        af = fma(w[KB + k], hk, af);
-        ag = fma(w[2 * KB + k], hk, ag);
-        ao = fma(w[3 * KB + k], hk, ao);
+        ai = fma(LDW8(w, 8 * k), hk, ai);
+        af = fma(LDW8(w, 8 * (KB + k)), hk, af);
+        ag = fma(LDW8(w, 8 * (2 * KB + k)), hk, ag);
+        ao = fma(LDW8(w, 8 * (3 * KB + k)), hk, ao);
     }
     return (float4)(hsum8(ai), hsum8(af), hsum8(ag), hsum8(ao));
 }
 
-inline float8 dot_seq2(__global const float8 *w, __local const float8 *x)
+inline float8 dot_seq2(__global const WTYPE *w, __local const float8 *x)
 {
     const int KB = HOUT_PAD / 8;
     __local const float8 *x1 = x + KB;
     float8 i0 = 0.0f, i1 = 0.0f, f0 = 0.0f, f1 = 0.0f, g0 = 0.0f, g1 = 0.0f, o0 = 0.0f,
            o1 = 0.0f;
     for (int k = 0; k < KB; k++) {
-        const float8 wi = w[k], wf = w[KB + k], wg = w[2 * KB + k], wo = w[3 * KB + k];
+        const float8 wi = LDW8(w, 8 * k), wf = LDW8(w, 8 * (KB + k)),
+                     wg = LDW8(w, 8 * (2 * KB + k)), wo = LDW8(w, 8 * (3 * KB + k));
         const float8 h0 = x[k], h1 = x1[k];
         i0 = fma(wi, h0, i0);
         i1 = fma(wi, h1, i1);
@@ -294,8 +316,9 @@ inline float8 dot_seq2(__global const float8 *w, __local const float8 *x)
                     hsum8(g1), hsum8(o1));
 }
 
-/* Two gates (rows a and b of w) against four sequences. */
-inline float8 dot_pair4(__global const float8 *wa, __global const float8 *wb,
+/* Two gates (rows wa and wb, HOUT_PAD weights each) against four
+ * sequences. */
+inline float8 dot_pair4(__global const WTYPE *wa, __global const WTYPE *wb,
                         __local const float8 *x)
 {
     const int KB = HOUT_PAD / 8;
@@ -303,7 +326,7 @@ inline float8 dot_pair4(__global const float8 *wa, __global const float8 *wb,
     float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, b0 = 0.0f, b1 = 0.0f, b2 = 0.0f,
            b3 = 0.0f;
     for (int k = 0; k < KB; k++) {
-        const float8 u = wa[k], v = wb[k];
+        const float8 u = LDW8(wa, 8 * k), v = LDW8(wb, 8 * k);
         const float8 h0 = x[k], h1 = x1[k], h2 = x2[k], h3 = x3[k];
         a0 = fma(u, h0, a0);
         a1 = fma(u, h1, a1);
@@ -352,6 +375,19 @@ inline void put_sums(__local float *gs, const int b, const float4 s)
     gs[(b * 4 + 1) * WG_J] = s.y;
     gs[(b * 4 + 2) * WG_J] = s.z;
     gs[(b * 4 + 3) * WG_J] = s.w;
+}
+
+/* Unit j's gate sums for sequences b .. b+3 of a chunk (dot_pair4 on the
+ * unit's rows w, scaled by sc), into gs as put_sums places them. */
+inline void put_sums4(__local float *gs, const int b, __global const WTYPE *w,
+                      __local const float8 *x, const float4 sc)
+{
+    const float8 a = dot_pair4(w, w + HOUT_PAD, x);
+    const float8 c = dot_pair4(w + 2 * HOUT_PAD, w + 3 * HOUT_PAD, x);
+    put_sums(gs, b, (float4)(a.s0, a.s4, c.s0, c.s4) * sc);
+    put_sums(gs, b + 1, (float4)(a.s1, a.s5, c.s1, c.s5) * sc);
+    put_sums(gs, b + 2, (float4)(a.s2, a.s6, c.s2, c.s6) * sc);
+    put_sums(gs, b + 3, (float4)(a.s3, a.s7, c.s3, c.s7) * sc);
 }
 
 /* The rows layout's cell updates, after each item of the group put its

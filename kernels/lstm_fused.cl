@@ -30,8 +30,7 @@ lstm_step(LC_PARAMS(LC_STEP_ARGS))
     __local float gsum[4 * WG_J];
     if (j < HID)
         put_sums(gsum + get_local_id(0), 0,
-                 dot_seq1((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD),
-                          hs8));
+                 dot_seq1(wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8) * wscale4(wscale, d, j));
     barrier(CLK_LOCAL_MEM_FENCE);
     finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n, 1, hs, 0, step, T, N,
                  LC_FINISH_ARGS);
@@ -45,16 +44,17 @@ lstm_step(LC_PARAMS(LC_STEP_ARGS))
 #endif
         return;
     }
-    __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
+    __global const WTYPE *w = wr + (long)d * HOUT * 4 * HID + j;
     float ri = 0.0f, rf = 0.0f, rg = 0.0f, ro = 0.0f;
     for (int k = 0; k < HOUT; k++, w += 4 * HID) {
         const float hk = hs[k];
-        ri = fma(w[0], hk, ri);
-        rf = fma(w[HID], hk, rf);
-        rg = fma(w[2 * HID], hk, rg);
-        ro = fma(w[3 * HID], hk, ro);
+        ri = fma(LDW(w, 0), hk, ri);
+        rf = fma(LDW(w, HID), hk, rf);
+        rg = fma(LDW(w, 2 * HID), hk, rg);
+        ro = fma(LDW(w, 3 * HID), hk, ro);
     }
-    cell_update(j, n, d, t, N, ri, rf, rg, ro, LC_CELL_ARGS);
+    const float4 r = (float4)(ri, rf, rg, ro) * wscale4(wscale, d, j);
+    cell_update(j, n, d, t, N, r.x, r.y, r.z, r.w, LC_CELL_ARGS);
 #endif
 }
 
@@ -74,10 +74,10 @@ lstm_step2(LC_PARAMS(LC_STEP_ARGS))
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 2);
     __local float gsum[8 * WG_J];
     if (j < HID) {
-        const float8 r =
-            dot_seq2((__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD), hs8);
-        put_sums(gsum + get_local_id(0), 0, r.lo);
-        put_sums(gsum + get_local_id(0), 1, r.hi);
+        const float8 r = dot_seq2(wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8);
+        const float4 sc = wscale4(wscale, d, j);
+        put_sums(gsum + get_local_id(0), 0, r.lo * sc);
+        put_sums(gsum + get_local_id(0), 1, r.hi * sc);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n0, 2,
@@ -98,21 +98,12 @@ lstm_step4(LC_PARAMS(LC_STEP_ARGS))
     const int j = get_global_id(0);
     const int n0 = get_global_id(1) * 4;
     const int d = get_global_id(2);
-    const int KB = HOUT_PAD / 8;
     __local float8 hs8[4 * (HOUT_PAD / 8)];
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 4);
     __local float gsum[16 * WG_J];
-    if (j < HID) {
-        __global const float8 *w =
-            (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
-        const float8 a = dot_pair4(w, w + KB, hs8);
-        const float8 b = dot_pair4(w + 2 * KB, w + 3 * KB, hs8);
-        __local float *gs = gsum + get_local_id(0);
-        put_sums(gs, 0, (float4)(a.s0, a.s4, b.s0, b.s4));
-        put_sums(gs, 1, (float4)(a.s1, a.s5, b.s1, b.s5));
-        put_sums(gs, 2, (float4)(a.s2, a.s6, b.s2, b.s6));
-        put_sums(gs, 3, (float4)(a.s3, a.s7, b.s3, b.s7));
-    }
+    if (j < HID)
+        put_sums4(gsum + get_local_id(0), 0, wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8,
+                  wscale4(wscale, d, j));
     barrier(CLK_LOCAL_MEM_FENCE);
     finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n0, 4,
                  (__local const float *)hs8, 0, step, T, N, LC_FINISH_ARGS);
@@ -143,7 +134,7 @@ lstm_project_step(LC_PARAMS(LC_PROJ_ARGS))
         hold_state(j, n, d, step, N, h_prev, h_next, y, has_y, y_ts, y_ns);
         return;
     }
-    const float v = proj_dot(wp, d, j, hs);
+    const float v = proj_dot(wp, wpscale, d, j, hs);
     h_next[((long)d * N + n) * HOUT + j] = v;
     if (has_y)
         y[t * y_ts + n * y_ns + d * HOUT + j] = v;

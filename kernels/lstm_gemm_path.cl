@@ -16,7 +16,9 @@
  *   y (when has_y): element (t, n, d*HOUT + j) at y[t*y_ts + n*y_ns + ...]. */
 __kernel void lstm_cell(LC_PARAMS(LC_STEP_ARGS))
 {
-    __global const float *restrict gh = wr; /* the products, not weights */
+    /* the products, not weights (the gemm algorithm runs fp32 only) */
+    __global const float *restrict gh = (__global const float *)wr;
+    (void)wscale;
     const int j = get_global_id(0);
     const int n = get_global_id(1);
     const int d = get_global_id(2);
@@ -39,6 +41,7 @@ __kernel void lstm_project(LC_PARAMS(LC_PROJ_ARGS))
 {
     __global const float *restrict hp = src;
     (void)wp;
+    (void)wpscale;
     const int j = get_global_id(0);
     const int n = get_global_id(1);
     const int d = get_global_id(2);

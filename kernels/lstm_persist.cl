@@ -80,17 +80,26 @@ inline void stage_shared(__local float *dst, volatile __global const float *src,
 }
 
 #if !FUSED_ROWS
-/* The same sums, cols layout: gate g of unit j at w[k * ks + g * gs]. */
-inline float4 dot_col(WSPACE const float *w, const long ks, const long gs,
+/* The same sums, cols layout: gate g of unit j at w[k * ks + g * gs], in
+ * local memory as floats (R_LOCAL, dequantized but unscaled) or in global
+ * memory in the stored type. */
+#if R_LOCAL
+#define WSTORED float
+#define LDWS(p, i) ((p)[i])
+#else
+#define WSTORED WTYPE
+#define LDWS(p, i) LDW(p, i)
+#endif
+inline float4 dot_col(WSPACE const WSTORED *w, const long ks, const long gs,
                       __local const float *x)
 {
     float ri = 0.0f, rf = 0.0f, rg = 0.0f, ro = 0.0f;
     for (int k = 0; k < HOUT; k++, w += ks) {
         const float hk = x[k];
-        ri = fma(w[0], hk, ri);
-        rf = fma(w[gs], hk, rf);
-        rg = fma(w[2 * gs], hk, rg);
-        ro = fma(w[3 * gs], hk, ro);
+        ri = fma(LDWS(w, 0), hk, ri);
+        rf = fma(LDWS(w, gs), hk, rf);
+        rg = fma(LDWS(w, 2 * gs), hk, rg);
+        ro = fma(LDWS(w, 3 * gs), hk, ro);
     }
     return (float4)(ri, rf, rg, ro);
 }
@@ -120,7 +129,7 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
             break;
         const int ju = e % UPG, gk = e / UPG, gate = gk % 4, k = gk / 4;
         const int u = min(u0 + ju, NDIR * HID - 1), d = u / HID, j = u % HID;
-        rl[e] = wr[((long)d * HOUT + k) * 4 * HID + gate * HID + j];
+        rl[e] = LDW(wr, ((long)d * HOUT + k) * 4 * HID + gate * HID + j);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
@@ -149,26 +158,25 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
         const int KB = HOUT_PAD / 8;
         for (int ub = 0; ub < UPG; ub += WG_J) {
             const int u = u0 + ub + lid;
+            /* The scales are read by every item, outside the branch: read
+             * inside it, PoCL 3.1 gave wrong int8 sums from the second step
+             * on (Intel's runtime was right either way). */
+            const int uc = min(u, u1 - 1);
+            const float4 sc = wscale4(wscale, uc / HID, uc % HID);
             if (u < u1) {
                 const int d = u / HID, j = u % HID;
-                __global const float8 *w =
-                    (__global const float8 *)(wr + ((long)d * HID + j) * 4 * HOUT_PAD);
+                __global const WTYPE *w = wr + ((long)d * HID + j) * 4 * HOUT_PAD;
                 __local const float8 *x8 = (__local const float8 *)(xs + d * NP * HOUT_PAD);
                 __local float *gs = gsum + lid;
                 for (int n = 0; n < N; n += per) {
                     if (per == 4) {
-                        const float8 a = dot_pair4(w, w + KB, x8 + n * KB);
-                        const float8 b = dot_pair4(w + 2 * KB, w + 3 * KB, x8 + n * KB);
-                        put_sums(gs, n, (float4)(a.s0, a.s4, b.s0, b.s4));
-                        put_sums(gs, n + 1, (float4)(a.s1, a.s5, b.s1, b.s5));
-                        put_sums(gs, n + 2, (float4)(a.s2, a.s6, b.s2, b.s6));
-                        put_sums(gs, n + 3, (float4)(a.s3, a.s7, b.s3, b.s7));
+                        put_sums4(gs, n, w, x8 + n * KB, sc);
                     } else if (per == 2) {
                         const float8 s = dot_seq2(w, x8 + n * KB);
-                        put_sums(gs, n, s.lo);
-                        put_sums(gs, n + 1, s.hi);
+                        put_sums(gs, n, s.lo * sc);
+                        put_sums(gs, n + 1, s.hi * sc);
                     } else {
-                        put_sums(gs, n, dot_seq1(w, x8 + n * KB));
+                        put_sums(gs, n, dot_seq1(w, x8 + n * KB) * sc);
                     }
                 }
             }
@@ -187,11 +195,12 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
             __local const float *w = rl + (u - u0);
             const long ks = 4 * UPG, gs = UPG;
 #else
-            __global const float *w = wr + (long)d * HOUT * 4 * HID + j;
+            __global const WTYPE *w = wr + (long)d * HOUT * 4 * HID + j;
             const long ks = 4 * HID, gs = HID;
 #endif
+            const float4 sc = wscale4(wscale, d, j);
             for (int n = 0; n < N; n++) {
-                const float4 r = dot_col(w, ks, gs, xd + n * HOUT_PAD);
+                const float4 r = dot_col(w, ks, gs, xd + n * HOUT_PAD) * sc;
                 finish_cell(j, n, d, step, T, N, r.x, r.y, r.z, r.w, xd + n * HOUT_PAD,
                             LC_FINISH_ARGS);
             }
@@ -218,7 +227,7 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
                         y[step * y_ts + n * y_ns + d * HOUT + j] = 0.0f;
                     continue;
                 }
-                const float val = proj_dot(wp, d, j, xs + (d * N + n) * HID_PAD);
+                const float val = proj_dot(wp, wpscale, d, j, xs + (d * N + n) * HID_PAD);
                 h_new[hidx] = val;
                 if (has_y)
                     y[t * y_ts + n * y_ns + d * HOUT + j] = val;

@@ -177,12 +177,12 @@ static void test_model_metadata(void **state)
         for (size_t l = 0; l < 2; l++)
             for (size_t d = 0; d < D; d++) {
                 size_t in = l ? D * Hout : I;
-                lw[l].input_weights[d] = (lstmcl_tensor){zeros, 2, {4 * H, in, 0}};
-                lw[l].recurrent_weights[d] = (lstmcl_tensor){zeros, 2, {4 * H, Hout, 0}};
-                lw[l].input_bias[d] = (lstmcl_tensor){zeros, 1, {4 * H, 0, 0}};
-                lw[l].recurrent_bias[d] = (lstmcl_tensor){zeros, 1, {4 * H, 0, 0}};
+                lw[l].input_weights[d] = (lstmcl_tensor){zeros, 2, {4 * H, in, 0}, LSTMCL_DTYPE_F32};
+                lw[l].recurrent_weights[d] = (lstmcl_tensor){zeros, 2, {4 * H, Hout, 0}, LSTMCL_DTYPE_F32};
+                lw[l].input_bias[d] = (lstmcl_tensor){zeros, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+                lw[l].recurrent_bias[d] = (lstmcl_tensor){zeros, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
                 if (P)
-                    lw[l].projection[d] = (lstmcl_tensor){zeros, 2, {P, H, 0}};
+                    lw[l].projection[d] = (lstmcl_tensor){zeros, 2, {P, H, 0}, LSTMCL_DTYPE_F32};
             }
         lstmcl_model *m = NULL;
         assert_int_equal(lstmcl_model_create(ctx, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &m),
@@ -282,10 +282,10 @@ static double interop_run(lstmcl_context *ctx, const lstmcl_model_options *opts,
     d.num_layers = 1;
     lstmcl_layer_weights w;
     memset(&w, 0, sizeof w);
-    w.input_weights[0] = (lstmcl_tensor){w_ih, 2, {4 * H, I, 0}};
-    w.recurrent_weights[0] = (lstmcl_tensor){w_hh, 2, {4 * H, H, 0}};
-    w.input_bias[0] = (lstmcl_tensor){bias, 1, {4 * H, 0, 0}};
-    w.recurrent_bias[0] = (lstmcl_tensor){bias, 1, {4 * H, 0, 0}};
+    w.input_weights[0] = (lstmcl_tensor){w_ih, 2, {4 * H, I, 0}, LSTMCL_DTYPE_F32};
+    w.recurrent_weights[0] = (lstmcl_tensor){w_hh, 2, {4 * H, H, 0}, LSTMCL_DTYPE_F32};
+    w.input_bias[0] = (lstmcl_tensor){bias, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+    w.recurrent_bias[0] = (lstmcl_tensor){bias, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
     lstmcl_model *m = NULL;
     lstmcl_status st = lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, opts, &m);
     if (st != LSTMCL_SUCCESS)

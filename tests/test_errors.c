@@ -33,10 +33,10 @@ static lstmcl_layer_weights base_weights(void)
 {
     lstmcl_layer_weights w;
     memset(&w, 0, sizeof w);
-    w.input_weights[0] = (lstmcl_tensor){w_ih, 2, {4 * H, I, 0}};
-    w.recurrent_weights[0] = (lstmcl_tensor){w_hh, 2, {4 * H, H, 0}};
-    w.input_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
-    w.recurrent_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}};
+    w.input_weights[0] = (lstmcl_tensor){w_ih, 2, {4 * H, I, 0}, LSTMCL_DTYPE_F32};
+    w.recurrent_weights[0] = (lstmcl_tensor){w_hh, 2, {4 * H, H, 0}, LSTMCL_DTYPE_F32};
+    w.input_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+    w.recurrent_bias[0] = (lstmcl_tensor){b, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
     return w;
 }
 
@@ -168,7 +168,7 @@ static void check_invalid_weights(lstmcl_context *ctx)
                         "PyTorch bias_ih is missing");
     /* A tensor the model does not use is an error, not silently ignored. */
     w = base_weights();
-    w.peephole[0] = (lstmcl_tensor){peep, 1, {3 * H, 0, 0}};
+    w.peephole[0] = (lstmcl_tensor){peep, 1, {3 * H, 0, 0}, LSTMCL_DTYPE_F32};
     expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_INVALID_ARGUMENT,
                         "peephole is given but the model does not use it");
     w = base_weights();
@@ -183,7 +183,7 @@ static void check_invalid_weights(lstmcl_context *ctx)
     w.recurrent_weights[0].dims[1] = P;
     expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_INVALID_ARGUMENT,
                         "weight_hr is missing");
-    w.projection[0] = (lstmcl_tensor){proj, 2, {H, P, 0}};
+    w.projection[0] = (lstmcl_tensor){proj, 2, {H, P, 0}, LSTMCL_DTYPE_F32};
     expect_create_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, LSTMCL_ERROR_INVALID_SHAPE,
                         "weight_hr has shape (4, 2), expected (2, 4)");
     /* ONNX: B is (8H); a (4H) bias is refused. Keras: kernel is (I, 4H). */
@@ -243,21 +243,21 @@ static void nf_weights(lstmcl_convention conv, float v, float vb, lstmcl_layer_w
             }
             size_t in = l ? 2 * P : I;
             if (conv == LSTMCL_CONVENTION_KERAS) {
-                w[l].input_weights[d] = (lstmcl_tensor){k[NF_W], 2, {in, 4 * H, 0}};
-                w[l].recurrent_weights[d] = (lstmcl_tensor){k[NF_R], 2, {P, 4 * H, 0}};
+                w[l].input_weights[d] = (lstmcl_tensor){k[NF_W], 2, {in, 4 * H, 0}, LSTMCL_DTYPE_F32};
+                w[l].recurrent_weights[d] = (lstmcl_tensor){k[NF_R], 2, {P, 4 * H, 0}, LSTMCL_DTYPE_F32};
             } else {
-                w[l].input_weights[d] = (lstmcl_tensor){k[NF_W], 2, {4 * H, in, 0}};
-                w[l].recurrent_weights[d] = (lstmcl_tensor){k[NF_R], 2, {4 * H, P, 0}};
+                w[l].input_weights[d] = (lstmcl_tensor){k[NF_W], 2, {4 * H, in, 0}, LSTMCL_DTYPE_F32};
+                w[l].recurrent_weights[d] = (lstmcl_tensor){k[NF_R], 2, {4 * H, P, 0}, LSTMCL_DTYPE_F32};
             }
             if (conv == LSTMCL_CONVENTION_ONNX) {
-                w[l].input_bias[d] = (lstmcl_tensor){k[NF_B], 1, {8 * H, 0, 0}};
+                w[l].input_bias[d] = (lstmcl_tensor){k[NF_B], 1, {8 * H, 0, 0}, LSTMCL_DTYPE_F32};
             } else {
-                w[l].input_bias[d] = (lstmcl_tensor){k[NF_B], 1, {4 * H, 0, 0}};
+                w[l].input_bias[d] = (lstmcl_tensor){k[NF_B], 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
                 if (conv == LSTMCL_CONVENTION_PYTORCH)
-                    w[l].recurrent_bias[d] = (lstmcl_tensor){k[NF_RB], 1, {4 * H, 0, 0}};
+                    w[l].recurrent_bias[d] = (lstmcl_tensor){k[NF_RB], 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
             }
-            w[l].peephole[d] = (lstmcl_tensor){k[NF_PEEP], 1, {3 * H, 0, 0}};
-            w[l].projection[d] = (lstmcl_tensor){k[NF_PROJ], 2, {P, H, 0}};
+            w[l].peephole[d] = (lstmcl_tensor){k[NF_PEEP], 1, {3 * H, 0, 0}, LSTMCL_DTYPE_F32};
+            w[l].projection[d] = (lstmcl_tensor){k[NF_PROJ], 2, {P, H, 0}, LSTMCL_DTYPE_F32};
         }
 }
 
@@ -353,8 +353,8 @@ static void check_nonfinite_weights(lstmcl_context *ctx)
         lstmcl_layer_weights bw;
         memset(&bw, 0, sizeof bw);
         static float small[4 * BH * I];
-        bw.input_weights[0] = (lstmcl_tensor){small, 2, {4 * BH, I, 0}};
-        bw.recurrent_weights[0] = (lstmcl_tensor){big, 2, {4 * BH, BH, 0}};
+        bw.input_weights[0] = (lstmcl_tensor){small, 2, {4 * BH, I, 0}, LSTMCL_DTYPE_F32};
+        bw.recurrent_weights[0] = (lstmcl_tensor){big, 2, {4 * BH, BH, 0}, LSTMCL_DTYPE_F32};
         for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
             memset(big, 0, sizeof big);
             big[at[i].index] = -INFINITY;
@@ -529,14 +529,15 @@ static void test_kernel_failures(void **state)
     /* No source file there: the first of the step program's is named. */
     expect_create_with_fails(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts,
                              LSTMCL_ERROR_KERNEL_SOURCE,
-                             "lstm_args.h: cannot open kernel source");
+                             "lstm_wtype.h: cannot open kernel source");
     /* Sources that do not compile: the message carries the build log. */
-    static const char *const files[] = {"lstm_args.h",   "lstm_common.cl",  "lstm_gemm_path.cl",
-                                        "lstm_fused.cl", "lstm_persist.cl", "lstm_state.cl"};
+    static const char *const files[] = {"lstm_wtype.h",  "lstm_args.h",     "lstm_common.cl",
+                                        "lstm_gemm_path.cl", "lstm_fused.cl", "lstm_persist.cl",
+                                        "lstm_state.cl"};
     char path[256];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        write_file(path, i == 2 ? "__kernel void lstm_cell(__global float *p) "
+        write_file(path, i == 3 ? "__kernel void lstm_cell(__global float *p) "
                                   "{ p[0] = undeclared_name; }\n"
                                 : "\n");
     }

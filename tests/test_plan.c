@@ -27,9 +27,9 @@ static lstmcl_model *create(lstmcl_context *ctx, lstmcl_algorithm algo, float *b
     lstmcl_layer_weights w = {0};
     tu_rng r = {7};
     tu_fill(&r, buf, 4 * H * I + 4 * H * P + P * H, -0.2f, 0.2f);
-    w.input_weights[0] = (lstmcl_tensor){buf, 2, {4 * H, I}};
-    w.recurrent_weights[0] = (lstmcl_tensor){buf + 4 * H * I, 2, {4 * H, P}};
-    w.projection[0] = (lstmcl_tensor){buf + 4 * H * I + 4 * H * P, 2, {P, H}};
+    w.input_weights[0] = (lstmcl_tensor){buf, 2, {4 * H, I}, LSTMCL_DTYPE_F32};
+    w.recurrent_weights[0] = (lstmcl_tensor){buf + 4 * H * I, 2, {4 * H, P}, LSTMCL_DTYPE_F32};
+    w.projection[0] = (lstmcl_tensor){buf + 4 * H * I + 4 * H * P, 2, {P, H}, LSTMCL_DTYPE_F32};
     lstmcl_model_options o;
     lstmcl_model_options_init(&o);
     o.algorithm = algo;

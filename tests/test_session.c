@@ -62,21 +62,21 @@ static void tm_make(tmodel *t, int kind, uint64_t seed)
         const size_t in = l == 0 ? d->input_size : Hout;
         lstmcl_layer_weights *w = &t->layers[l];
         if (kind != 1) {
-            w->input_weights[0] = (lstmcl_tensor){tm_alloc(t, &r, 4 * H * in, 0.4f), 2, {4 * H, in, 0}};
+            w->input_weights[0] = (lstmcl_tensor){tm_alloc(t, &r, 4 * H * in, 0.4f), 2, {4 * H, in, 0}, LSTMCL_DTYPE_F32};
             w->recurrent_weights[0] =
-                (lstmcl_tensor){tm_alloc(t, &r, 4 * H * Hout, 0.4f), 2, {4 * H, Hout, 0}};
-            w->input_bias[0] = (lstmcl_tensor){tm_alloc(t, &r, 4 * H, 0.2f), 1, {4 * H, 0, 0}};
-            w->recurrent_bias[0] = (lstmcl_tensor){tm_alloc(t, &r, 4 * H, 0.2f), 1, {4 * H, 0, 0}};
+                (lstmcl_tensor){tm_alloc(t, &r, 4 * H * Hout, 0.4f), 2, {4 * H, Hout, 0}, LSTMCL_DTYPE_F32};
+            w->input_bias[0] = (lstmcl_tensor){tm_alloc(t, &r, 4 * H, 0.2f), 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+            w->recurrent_bias[0] = (lstmcl_tensor){tm_alloc(t, &r, 4 * H, 0.2f), 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
             if (d->proj_size)
                 w->projection[0] =
-                    (lstmcl_tensor){tm_alloc(t, &r, Hout * H, 0.4f), 2, {Hout, H, 0}};
+                    (lstmcl_tensor){tm_alloc(t, &r, Hout * H, 0.4f), 2, {Hout, H, 0}, LSTMCL_DTYPE_F32};
         } else {
             w->input_weights[0] =
-                (lstmcl_tensor){tm_alloc(t, &r, 4 * H * in, 0.4f), 3, {1, 4 * H, in}};
+                (lstmcl_tensor){tm_alloc(t, &r, 4 * H * in, 0.4f), 3, {1, 4 * H, in}, LSTMCL_DTYPE_F32};
             w->recurrent_weights[0] =
-                (lstmcl_tensor){tm_alloc(t, &r, 4 * H * H, 0.4f), 3, {1, 4 * H, H}};
-            w->input_bias[0] = (lstmcl_tensor){tm_alloc(t, &r, 8 * H, 0.2f), 2, {1, 8 * H, 0}};
-            w->peephole[0] = (lstmcl_tensor){tm_alloc(t, &r, 3 * H, 0.3f), 2, {1, 3 * H, 0}};
+                (lstmcl_tensor){tm_alloc(t, &r, 4 * H * H, 0.4f), 3, {1, 4 * H, H}, LSTMCL_DTYPE_F32};
+            w->input_bias[0] = (lstmcl_tensor){tm_alloc(t, &r, 8 * H, 0.2f), 2, {1, 8 * H, 0}, LSTMCL_DTYPE_F32};
+            w->peephole[0] = (lstmcl_tensor){tm_alloc(t, &r, 3 * H, 0.3f), 2, {1, 3 * H, 0}, LSTMCL_DTYPE_F32};
         }
     }
 }

@@ -42,10 +42,10 @@ static void *run(void *arg)
     d.num_layers = 1;
     lstmcl_layer_weights lw;
     memset(&lw, 0, sizeof lw);
-    lw.input_weights[0] = (lstmcl_tensor){w, 2, {4 * H, I, 0}};
-    lw.recurrent_weights[0] = (lstmcl_tensor){w + 4 * H * I, 2, {4 * H, H, 0}};
-    lw.input_bias[0] = (lstmcl_tensor){w + 4 * H * (I + H), 1, {4 * H, 0, 0}};
-    lw.recurrent_bias[0] = (lstmcl_tensor){w + 4 * H * (I + H) + 4 * H, 1, {4 * H, 0, 0}};
+    lw.input_weights[0] = (lstmcl_tensor){w, 2, {4 * H, I, 0}, LSTMCL_DTYPE_F32};
+    lw.recurrent_weights[0] = (lstmcl_tensor){w + 4 * H * I, 2, {4 * H, H, 0}, LSTMCL_DTYPE_F32};
+    lw.input_bias[0] = (lstmcl_tensor){w + 4 * H * (I + H), 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+    lw.recurrent_bias[0] = (lstmcl_tensor){w + 4 * H * (I + H) + 4 * H, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
     lstmcl_forward_args a = {T, N, 0, x, NULL, NULL, NULL, y, NULL, NULL};
     jb->status = lstmcl_model_create(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &lw, &m);
     if (jb->status == LSTMCL_SUCCESS)

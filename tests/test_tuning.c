@@ -33,10 +33,10 @@ static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
     tu_fill(&r, wbuf, sizeof wbuf / sizeof wbuf[0], -0.5f, 0.5f);
     lstmcl_layer_weights w;
     memset(&w, 0, sizeof w);
-    w.input_weights[0] = (lstmcl_tensor){wbuf, 2, {4 * H, 3, 0}};
-    w.recurrent_weights[0] = (lstmcl_tensor){wbuf + 5, 2, {4 * H, H, 0}};
-    w.input_bias[0] = (lstmcl_tensor){wbuf + 9, 1, {4 * H, 0, 0}};
-    w.recurrent_bias[0] = (lstmcl_tensor){wbuf + 2, 1, {4 * H, 0, 0}};
+    w.input_weights[0] = (lstmcl_tensor){wbuf, 2, {4 * H, 3, 0}, LSTMCL_DTYPE_F32};
+    w.recurrent_weights[0] = (lstmcl_tensor){wbuf + 5, 2, {4 * H, H, 0}, LSTMCL_DTYPE_F32};
+    w.input_bias[0] = (lstmcl_tensor){wbuf + 9, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
+    w.recurrent_bias[0] = (lstmcl_tensor){wbuf + 2, 1, {4 * H, 0, 0}, LSTMCL_DTYPE_F32};
     lstmcl_model *m = NULL;
     lstmcl_model_options opts;
     lstmcl_model_options_init(&opts);
