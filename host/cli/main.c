@@ -78,10 +78,10 @@ static double now_seconds(void)
 
 typedef struct run_opts {
     const char *weights, *input, *output, *hn, *cn, *h0, *c0, *seq_lens, *prefix, *device;
-    const char *tolerance, *algo, *chunk_text;
+    const char *tolerance, *algo, *precision, *chunk_text;
     size_t chunk; /* --chunk: steps per session call, 0 for a whole forward */
     int batch_first, cpu, validate, time, help;
-    lstmcl_model_options model_opts; /* --algo */
+    lstmcl_model_options model_opts; /* --algo, --precision */
     cli_output *dest; /* the outputs, in ONNX_OUT_* order (checked before any work) */
 } run_opts;
 
@@ -99,7 +99,7 @@ static const opt_def run_defs[] = {
     OPT_S("--hn", hn),           OPT_S("--cn", cn),             OPT_S("--h0", h0),
     OPT_S("--c0", c0),           OPT_S("--seq-lens", seq_lens), OPT_S("--prefix", prefix),
     OPT_S("--device", device),   OPT_S("--tolerance", tolerance), OPT_S("--algo", algo),
-    OPT_S("--chunk", chunk_text),
+    OPT_S("--precision", precision), OPT_S("--chunk", chunk_text),
     OPT_B("--batch-first", batch_first), OPT_B("--cpu", cpu), OPT_B("--validate", validate),
     OPT_B("--time", time),       OPT_B("--help", help),         OPT_B("-h", help),
 };
@@ -199,7 +199,8 @@ static const char usage_run[] =
     "usage: lstmcl run --weights MODEL --input X.npy [--output Y.npy] [--hn HN.npy]\n"
     "                  [--cn CN.npy] [--h0 H0.npy] [--c0 C0.npy] [--seq-lens LENS.npy]\n"
     "                  [--batch-first] [--prefix PREFIX] [--device SPEC | --cpu]\n"
-    "                  [--algo ALGO] [--chunk K] [--validate [--tolerance TOL]] [--time]\n"
+    "                  [--algo ALGO] [--precision P] [--chunk K]\n"
+    "                  [--validate [--tolerance TOL]] [--time]\n"
     "\n"
     "Runs MODEL on X and writes the outputs asked for (at least one).\n"
     "\n"
@@ -218,12 +219,30 @@ static const char usage_run[] =
     "  --algo ALGO       force the device algorithm: auto, gemm, fused, fused-rows,\n"
     "                    fused-cols, persistent, persistent-rows, persistent-cols\n"
     "                    (default: $LSTMCL_ALGO, else auto)\n"
+    "  --precision P     how the model stores its weights: fp32 (default), fp16,\n"
+    "                    bf16 (h and y are then stored rounded too), or int8 (one\n"
+    "                    float scale per row); arithmetic, c and biases stay\n"
+    "                    float; every LSTM node of an ONNX graph takes it.\n"
+    "                    Accuracy against the same model in fp32, per output:\n"
+    "                    max |difference| / max(max |fp32 output|, 1) <= 1e-2\n"
+    "                    (fp16), 3e-2 (bf16), 5e-2 (int8), for weights scaled as\n"
+    "                    trained models' are. F16 and BF16 weights in the file\n"
+    "                    are taken as stored: an fp16 checkpoint run with fp16\n"
+    "                    keeps every weight exact. fp16 refuses a weight of 65520\n"
+    "                    or more in magnitude (it rounds to infinity; 65504 is\n"
+    "                    half's largest). The gemm algorithm runs fp32 only:\n"
+    "                    --algo gemm (or LSTMCL_ALGO=gemm) with another\n"
+    "                    precision is refused.\n"
+    "                    --cpu and --validate's reference compute with the\n"
+    "                    weights as the model stores them.\n"
     "  --chunk K         feed the input through a session K steps at a time, as\n"
     "                    live streams would be (forward models only); the\n"
     "                    outputs are those of the whole run\n"
     "  --validate        also run the CPU reference, print the largest absolute\n"
     "                    and relative differences; exit 1 when an element differs\n"
-    "                    by more than TOL * (1 + |reference|) (TOL default 1e-4)\n"
+    "                    by more than TOL * (1 + |reference|) (TOL default 1e-4;\n"
+    "                    with --precision fp16 2.1e-3, bf16 1.6e-2: h stored\n"
+    "                    rounded may round either way near a rounding boundary)\n"
     "  --time            print the time spent loading, creating the model\n"
     "                    (weights upload and kernel build), in the forward pass\n"
     "                    (input upload, run and output download) and writing\n"
@@ -548,6 +567,23 @@ static int compare_outputs(const out_array *outs, size_t n, double tol)
     return ok;
 }
 
+/* --validate's tolerance: --tolerance, else 1e-4 (float32 sums in a
+ * different order), plus, where h is stored in half or bfloat16, 4 units of
+ * the stored type's last place relative to |h|: a value whose float sum
+ * lies near a rounding boundary may round up on the device and down on the
+ * reference, and the difference passes on to later steps (the library's
+ * own device tests allow the same). */
+static double validate_tolerance(const run_opts *o)
+{
+    if (o->tolerance)
+        return strtod(o->tolerance, NULL);
+    switch (o->model_opts.precision) {
+    case LSTMCL_PRECISION_FP16: return 1e-4 + 4.0 / 2048.0;
+    case LSTMCL_PRECISION_BF16: return 1e-4 + 4.0 / 256.0;
+    default: return 1e-4;
+    }
+}
+
 /* Writes the outputs asked for, all or nothing (output.h). outs[k] is the
  * result for dest[k]. */
 static int write_outputs(const run_opts *o, out_array *outs, size_t n)
@@ -635,11 +671,30 @@ static int create_model(lstmcl_context *ctx, const run_opts *o, const lstmcl_fil
 {
     lstmcl_status s = lstmcl_file_model_create(mf, index, ctx, &o->model_opts, model);
     if (s != LSTMCL_SUCCESS) {
-        /* A bad setting is nobody's file's fault. */
-        if (s == LSTMCL_ERROR_INVALID_CONFIG)
+        /* A bad setting is nobody's file's fault; nor is a combination of
+         * --algo and --precision that the device cannot run (gemm with a
+         * reduced precision), which is bad usage. */
+        if (s == LSTMCL_ERROR_INVALID_CONFIG) {
             report(NULL, "%s", lstmcl_thread_last_error());
-        else
-            report(path, "cannot create the model: %s", lstmcl_thread_last_error());
+        } else if (s == LSTMCL_ERROR_UNSUPPORTED && (o->algo || o->precision)) {
+            report(NULL, "run: %s%s%s%s%s: %s", o->algo ? "--algo " : "",
+                   o->algo ? o->algo : "", o->algo && o->precision ? " " : "",
+                   o->precision ? "--precision " : "", o->precision ? o->precision : "",
+                   lstmcl_thread_last_error());
+            return CLI_ERR_INPUT;
+        } else {
+            /* Which node of a graph: the library's message names the
+             * tensor by layer and direction of the node's own model. */
+            lstmcl_file_info fi;
+            lstmcl_file_lstm l;
+            char node[320] = "", msg[ERRLEN];
+            snprintf(msg, sizeof msg, "%s", lstmcl_thread_last_error());
+            lstmcl_file_get_info(mf, &fi);
+            if (fi.format == LSTMCL_FILE_ONNX && fi.lstm_count > 1 &&
+                lstmcl_file_get_lstm(mf, index, &l) == LSTMCL_SUCCESS)
+                snprintf(node, sizeof node, " of LSTM node %zu '%.256s'", index, l.name);
+            report(path, "cannot create the model%s: %s", node, msg);
+        }
         return status_exit(s);
     }
     return CLI_OK;
@@ -731,7 +786,7 @@ static int run_torch(const run_opts *o, const lstmcl_file *mf, const lstmcl_file
             rc = status_exit(s);
             goto done;
         }
-        if (!compare_outputs(outs, 3, o->tolerance ? strtod(o->tolerance, NULL) : 1e-4))
+        if (!compare_outputs(outs, 3, validate_tolerance(o)))
             rc = CLI_ERR_RUNTIME;
     }
     if (rc == CLI_OK) {
@@ -912,8 +967,7 @@ static int run_onnx(const run_opts *o, const lstmcl_file *mf, lstmcl_context *ct
         }
     }
     if (o->validate &&
-        !compare_outputs(outs, LSTMCL_GRAPH_OUTPUT_COUNT,
-                         o->tolerance ? strtod(o->tolerance, NULL) : 1e-4))
+        !compare_outputs(outs, LSTMCL_GRAPH_OUTPUT_COUNT, validate_tolerance(o)))
         rc = CLI_ERR_RUNTIME;
     if (rc == CLI_OK) {
         t0 = now_seconds();
@@ -1028,6 +1082,11 @@ static int cmd_run(int argc, char **argv)
     lstmcl_model_options_init(&o.model_opts);
     if (o.algo && lstmcl_algorithm_from_name(o.algo, &o.model_opts.algorithm) != LSTMCL_SUCCESS) {
         report(NULL, "run: --algo: %s", lstmcl_thread_last_error());
+        return CLI_ERR_INPUT;
+    }
+    if (o.precision &&
+        lstmcl_precision_from_name(o.precision, &o.model_opts.precision) != LSTMCL_SUCCESS) {
+        report(NULL, "run: --precision: %s", lstmcl_thread_last_error());
         return CLI_ERR_INPUT;
     }
     if (o.chunk_text) {

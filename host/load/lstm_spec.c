@@ -11,11 +11,11 @@ int ld_lstm_init(ld_lstm *l, size_t num_layers)
     return l->layers ? LD_OK : LD_ERR_RUNTIME;
 }
 
-int ld_lstm_own(ld_lstm *l, float *p)
+int ld_lstm_own(ld_lstm *l, void *p)
 {
     if (l->n_owned == l->cap_owned) {
         size_t cap = l->cap_owned ? 2 * l->cap_owned : 16;
-        float **n = realloc(l->owned, cap * sizeof *n);
+        void **n = realloc(l->owned, cap * sizeof *n);
         if (!n) {
             free(p);
             return LD_ERR_RUNTIME;
@@ -41,10 +41,11 @@ void ld_lstm_free(ld_lstm *l)
     l->n_owned = l->cap_owned = 0;
 }
 
-void ld_tensor_set(lstmcl_tensor *t, const float *data, size_t ndim, size_t d0, size_t d1,
-                   size_t d2)
+void ld_tensor_set(lstmcl_tensor *t, const void *data, lstmcl_dtype dtype, size_t ndim,
+                   size_t d0, size_t d1, size_t d2)
 {
     t->data = data;
+    t->dtype = dtype;
     t->ndim = ndim;
     t->dims[0] = d0;
     t->dims[1] = d1;

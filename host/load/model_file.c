@@ -306,7 +306,8 @@ int ld_torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *p
             for (kind = 0; kind < P_COUNT; kind++) {
                 const ld_st_tensor *t = slots[layer][d][kind];
                 lstmcl_layer_weights *w = &out->layers[layer];
-                float *data;
+                lstmcl_dtype dt = LSTMCL_DTYPE_F32;
+                void *data = NULL;
                 int ok;
                 if (!t)
                     continue;
@@ -318,18 +319,20 @@ int ld_torch_lstm_from_safetensors(const uint8_t *buf, size_t len, const char *p
                 }
                 if (!ok)
                     goto done;
-                rc = ld_st_to_float(t, &data, err, errlen);
+                rc = ld_st_weights(t, &data, &dt, err, errlen);
                 if (rc == LD_OK)
                     rc = ld_lstm_own(out, data);
                 if (rc != LD_OK)
                     goto done;
                 rc = LD_ERR_INPUT;
                 switch (kind) {
-                case P_WIH: ld_tensor_set(&w->input_weights[d], data, 2, 4 * H, Iin, 0); break;
-                case P_WHH: ld_tensor_set(&w->recurrent_weights[d], data, 2, 4 * H, Hout, 0); break;
-                case P_BIH: ld_tensor_set(&w->input_bias[d], data, 1, 4 * H, 0, 0); break;
-                case P_BHH: ld_tensor_set(&w->recurrent_bias[d], data, 1, 4 * H, 0, 0); break;
-                default: ld_tensor_set(&w->projection[d], data, 2, P, H, 0); break;
+                case P_WIH: ld_tensor_set(&w->input_weights[d], data, dt, 2, 4 * H, Iin, 0); break;
+                case P_WHH:
+                    ld_tensor_set(&w->recurrent_weights[d], data, dt, 2, 4 * H, Hout, 0);
+                    break;
+                case P_BIH: ld_tensor_set(&w->input_bias[d], data, dt, 1, 4 * H, 0, 0); break;
+                case P_BHH: ld_tensor_set(&w->recurrent_bias[d], data, dt, 1, 4 * H, 0, 0); break;
+                default: ld_tensor_set(&w->projection[d], data, dt, 2, P, H, 0); break;
                 }
             }
         }

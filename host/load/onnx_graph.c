@@ -61,8 +61,10 @@ void ld_array_free(ld_array *a)
         return;
     free(a->f);
     free(a->i);
+    free(a->half);
     a->f = NULL;
     a->i = NULL;
+    a->half = NULL;
 }
 
 int ld_ox_arr_alloc(ld_array *a, int is_int, size_t ndim, const size_t *dims, char *err,
@@ -226,6 +228,15 @@ int ld_ox_tensor_from_proto(const TensorProto *t, ld_array *a, char *err, size_t
         return rc;
     }
     n = a->count;
+    if (dt == OX_FLOAT16 || dt == OX_BFLOAT16) {
+        a->half = malloc((n ? n : 1) * sizeof *a->half);
+        if (!a->half) {
+            ld_array_free(a);
+            ld_set_error(err, errlen, "out of memory");
+            return LD_ERR_RUNTIME;
+        }
+        a->half_dtype = dt == OX_FLOAT16 ? LSTMCL_DTYPE_F16 : LSTMCL_DTYPE_BF16;
+    }
     if (t->has_raw_data) {
         if (t->raw_data.len != n * esize) {
             ld_set_error(err, errlen, "tensor '%s': raw_data has %zu bytes, its shape needs %zu",
@@ -250,8 +261,14 @@ int ld_ox_tensor_from_proto(const TensorProto *t, ld_array *a, char *err, size_t
                 ld_ox_set_float(a, k, d);
                 break;
             }
-            case OX_FLOAT16: ld_ox_set_float(a, k, ld_half_to_float(ld_le16(p))); break;
-            case OX_BFLOAT16: ld_ox_set_float(a, k, ld_bf16_to_float(ld_le16(p))); break;
+            case OX_FLOAT16:
+                a->half[k] = ld_le16(p);
+                ld_ox_set_float(a, k, ld_half_to_float(a->half[k]));
+                break;
+            case OX_BFLOAT16:
+                a->half[k] = ld_le16(p);
+                ld_ox_set_float(a, k, ld_bf16_to_float(a->half[k]));
+                break;
             case OX_INT64: a->i[k] = (int64_t)ld_le64(p); break;
             case OX_INT32: a->i[k] = (int32_t)ld_le32(p); break;
             case OX_INT16: a->i[k] = (int16_t)ld_le16(p); break;
@@ -272,8 +289,15 @@ int ld_ox_tensor_from_proto(const TensorProto *t, ld_array *a, char *err, size_t
         switch (dt) {
         case OX_FLOAT: ld_ox_set_float(a, k, t->float_data[k]); break;
         case OX_DOUBLE: ld_ox_set_float(a, k, t->double_data[k]); break;
-        case OX_FLOAT16: ld_ox_set_float(a, k, ld_half_to_float((uint16_t)t->int32_data[k])); break;
-        case OX_BFLOAT16: ld_ox_set_float(a, k, ld_bf16_to_float((uint16_t)t->int32_data[k])); break;
+        /* 16-bit types keep their bit patterns in int32_data's low bits. */
+        case OX_FLOAT16:
+            a->half[k] = (uint16_t)t->int32_data[k];
+            ld_ox_set_float(a, k, ld_half_to_float(a->half[k]));
+            break;
+        case OX_BFLOAT16:
+            a->half[k] = (uint16_t)t->int32_data[k];
+            ld_ox_set_float(a, k, ld_bf16_to_float(a->half[k]));
+            break;
         case OX_INT64: a->i[k] = t->int64_data[k]; break;
         default: a->i[k] = t->int32_data[k]; break;
         }

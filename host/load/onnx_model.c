@@ -158,7 +158,7 @@ static int make_lstm(ld_onnx *m, const NodeProto *n, ld_lstm *l, int *layout, ch
     lstmcl_model_desc *desc = &l->desc;
     size_t D = 1, H, I, k, d, s, ai = 0, bi = 0;
     int64_t v;
-    float *copy;
+    unsigned char *copy;
 
     memset(l, 0, sizeof *l);
     snprintf(l->name, sizeof l->name, "%s", ld_ox_node_label(n));
@@ -298,7 +298,8 @@ static int make_lstm(ld_onnx *m, const NodeProto *n, ld_lstm *l, int *layout, ch
         return LD_ERR_RUNTIME;
     }
     /* The weights are copied so that the model owns them independently of
-     * the constant table. */
+     * the constant table: FLOAT16 and BFLOAT16 ones as stored, so that the
+     * model rounds each from its exact value, the others as float. */
     {
         const ld_array *src[4] = {W, R, B, P};
         size_t per[4];
@@ -307,22 +308,31 @@ static int make_lstm(ld_onnx *m, const NodeProto *n, ld_lstm *l, int *layout, ch
         per[2] = 8 * H;
         per[3] = 3 * H;
         for (k = 0; k < 4; k++) {
+            const void *from;
+            lstmcl_dtype dt = LSTMCL_DTYPE_F32;
+            size_t esize = sizeof(float);
             if (!src[k])
                 continue;
-            copy = malloc(src[k]->count * sizeof *copy);
+            from = src[k]->f;
+            if (src[k]->half) {
+                from = src[k]->half;
+                dt = src[k]->half_dtype;
+                esize = sizeof *src[k]->half;
+            }
+            copy = malloc(src[k]->count * esize);
             if (!copy || ld_lstm_own(l, copy) != LD_OK) {
                 ld_set_error(err, errlen, "out of memory");
                 return LD_ERR_RUNTIME;
             }
-            memcpy(copy, src[k]->f, src[k]->count * sizeof *copy);
+            memcpy(copy, from, src[k]->count * esize);
             for (d = 0; d < D; d++) {
                 lstmcl_layer_weights *w = &l->layers[0];
-                const float *p = copy + d * per[k];
+                const void *p = copy + d * per[k] * esize;
                 switch (k) {
-                case 0: ld_tensor_set(&w->input_weights[d], p, 2, 4 * H, I, 0); break;
-                case 1: ld_tensor_set(&w->recurrent_weights[d], p, 2, 4 * H, H, 0); break;
-                case 2: ld_tensor_set(&w->input_bias[d], p, 1, 8 * H, 0, 0); break;
-                default: ld_tensor_set(&w->peephole[d], p, 1, 3 * H, 0, 0); break;
+                case 0: ld_tensor_set(&w->input_weights[d], p, dt, 2, 4 * H, I, 0); break;
+                case 1: ld_tensor_set(&w->recurrent_weights[d], p, dt, 2, 4 * H, H, 0); break;
+                case 2: ld_tensor_set(&w->input_bias[d], p, dt, 1, 8 * H, 0, 0); break;
+                default: ld_tensor_set(&w->peephole[d], p, dt, 1, 3 * H, 0, 0); break;
                 }
             }
         }

@@ -27,6 +27,13 @@ typedef struct ld_array {
      * none), and its value as stored. */
     size_t first_nonfinite;
     double nonfinite_value;
+    /* Arrays decoded from FLOAT16 or BFLOAT16 tensors also keep their
+     * values as stored: count uint16_t bit patterns in host order (owned
+     * with f), of element type half_dtype (LSTMCL_DTYPE_F16 or _BF16), for
+     * a model to take without rounding twice. NULL for other arrays; the
+     * interpreter's operators read f only. */
+    uint16_t *half;
+    lstmcl_dtype half_dtype;
 } ld_array;
 
 void ld_array_free(ld_array *a);

@@ -278,48 +278,63 @@ const ld_st_tensor *ld_st_find(const ld_st_file *f, const char *name)
     return NULL;
 }
 
-int ld_st_to_float(const ld_st_tensor *t, float **out, char *err, size_t errlen)
+/* The dtypes a weight may have, and the element type a model is handed. */
+static const struct {
+    const char *name;
+    lstmcl_dtype dtype;
+} st_weight_types[] = {
+    {"F32", LSTMCL_DTYPE_F32},
+    {"F16", LSTMCL_DTYPE_F16},
+    {"BF16", LSTMCL_DTYPE_BF16},
+    {"F64", LSTMCL_DTYPE_F32},
+};
+
+int ld_st_weights(const ld_st_tensor *t, void **out, lstmcl_dtype *dtype, char *err,
+                  size_t errlen)
 {
-    size_t k;
-    float *f;
-    int kind;
-    if (strcmp(t->dtype, "F32") == 0)
-        kind = 0;
-    else if (strcmp(t->dtype, "F16") == 0)
-        kind = 1;
-    else if (strcmp(t->dtype, "BF16") == 0)
-        kind = 2;
-    else if (strcmp(t->dtype, "F64") == 0)
-        kind = 3;
-    else {
+    size_t k, j, n = sizeof st_weight_types / sizeof st_weight_types[0];
+    float *f = NULL;
+    uint16_t *h = NULL;
+    for (j = 0; j < n; j++)
+        if (strcmp(t->dtype, st_weight_types[j].name) == 0)
+            break;
+    if (j == n) {
         ld_set_error(err, errlen, "tensor '%s' has dtype %s (F32, F16, BF16 or F64 expected)",
                      t->name, t->dtype);
         return LD_ERR_INPUT;
     }
-    f = malloc((t->count ? t->count : 1) * sizeof *f);
-    if (!f) {
+    *dtype = st_weight_types[j].dtype;
+    if (t->item_size == 2)
+        h = malloc((t->count ? t->count : 1) * sizeof *h);
+    else
+        f = malloc((t->count ? t->count : 1) * sizeof *f);
+    if (!h && !f) {
         ld_set_error(err, errlen, "out of memory");
         return LD_ERR_RUNTIME;
     }
     for (k = 0; k < t->count; k++) {
         const uint8_t *p = t->data + k * t->item_size;
         double source;
+        float value;
         const char *why;
-        if (kind == 0) {
+        if (h) {
+            /* Little-endian in the file, host order in memory. */
+            h[k] = ld_le16(p);
+            value = *dtype == LSTMCL_DTYPE_F16 ? ld_half_to_float(h[k]) : ld_bf16_to_float(h[k]);
+            source = value;
+        } else if (t->item_size == 4) {
             uint32_t u = ld_le32(p);
-            memcpy(&f[k], &u, sizeof u);
-            source = f[k];
-        } else if (kind == 1) {
-            source = f[k] = ld_half_to_float(ld_le16(p));
-        } else if (kind == 2) {
-            source = f[k] = ld_bf16_to_float(ld_le16(p));
+            memcpy(&value, &u, sizeof u);
+            source = value;
         } else {
             uint64_t u = ld_le64(p);
             memcpy(&source, &u, sizeof source);
-            f[k] = (float)source;
+            value = (float)source;
         }
+        if (f)
+            f[k] = value;
         /* One NaN weight makes every output NaN: refuse it here, by name. */
-        why = ld_nonfinite_reason(source, f[k]);
+        why = ld_nonfinite_reason(source, value);
         if (why) {
             if (isfinite(source))
                 ld_set_error(err, errlen, "tensor '%s': element %zu %s (%g)", t->name, k, why,
@@ -327,9 +342,10 @@ int ld_st_to_float(const ld_st_tensor *t, float **out, char *err, size_t errlen)
             else
                 ld_set_error(err, errlen, "tensor '%s': element %zu %s", t->name, k, why);
             free(f);
+            free(h);
             return LD_ERR_INPUT;
         }
     }
-    *out = f;
+    *out = h ? (void *)h : (void *)f;
     return LD_OK;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lstmcl.h"
+
 #define ST_MAX_DIMS 8
 
 typedef struct ld_st_tensor {
@@ -36,7 +38,14 @@ void ld_st_free(ld_st_file *f);
 /* The tensor named `name`, or NULL. */
 const ld_st_tensor *ld_st_find(const ld_st_file *f, const char *name);
 
-/* Converts a floating tensor (F32, F16, BF16, F64) to a new float array. */
-int ld_st_to_float(const ld_st_tensor *t, float **out, char *err, size_t errlen);
+/* A floating tensor's values as a model takes them, in a new array (the
+ * caller frees it): F16 and BF16 as stored, uint16_t bits in host order
+ * (*dtype LSTMCL_DTYPE_F16 or _BF16), so that a model of any precision
+ * rounds each weight once from its exact value; F32 and F64 as float
+ * (*dtype LSTMCL_DTYPE_F32). Other dtypes are refused, and so is an
+ * element that is NaN, infinite or beyond float's range, by the tensor's
+ * name and the element's index. */
+int ld_st_weights(const ld_st_tensor *t, void **out, lstmcl_dtype *dtype, char *err,
+                  size_t errlen);
 
 #endif

@@ -49,10 +49,16 @@ def save(name, arr):
     return name
 
 
-def add(name, model, inputs, expect, extra=()):
-    """inputs/expect: {cli option: file}."""
-    CASES.append({"name": name, "model": model, "inputs": inputs, "expect": expect,
-                  "extra": list(extra)})
+def add(name, model, inputs, expect, extra=(), contract=None):
+    """inputs/expect: {cli option: file}. contract: a case run with a reduced
+    --precision (in extra) is held to lstmcl's accuracy contract against the
+    float32 outputs in expect, max |got - want| / max(max |want|, 1) per
+    output, instead of float32's tolerance."""
+    case = {"name": name, "model": model, "inputs": inputs, "expect": expect,
+            "extra": list(extra)}
+    if contract is not None:
+        case["contract"] = contract
+    CASES.append(case)
 
 
 def round_dtype(t, dtype):
@@ -160,7 +166,8 @@ def torch_cases():
 
 def onnx_node_case(name, I, H, T, N, *, direction="forward", bias=True, peep=False, clip=None,
                    input_forget=0, acts=None, alpha=None, beta=None, init=True, lens=None,
-                   layout=0, outputs=("Y", "Y_h", "Y_c"), opset=14, ws_dtype=TensorProto.FLOAT):
+                   layout=0, outputs=("Y", "Y_h", "Y_c"), opset=14, ws_dtype=TensorProto.FLOAT,
+                   extra=(), contract=None):
     D = 2 if direction == "bidirectional" else 1
     W = rng.uniform(-0.5, 0.5, (D, 4 * H, I)).astype(np.float32)
     R = rng.uniform(-0.5, 0.5, (D, 4 * H, H)).astype(np.float32)
@@ -170,8 +177,11 @@ def onnx_node_case(name, I, H, T, N, *, direction="forward", bias=True, peep=Fal
     h0 = rng.uniform(-1, 1, (D, N, H)).astype(np.float32)
     c0 = rng.uniform(-1, 1, (D, N, H)).astype(np.float32)
 
-    if ws_dtype == TensorProto.FLOAT16:
+    if ws_dtype in (TensorProto.FLOAT16, "f16_raw"):
         W, R, B, P = (a.astype(np.float16).astype(np.float32) for a in (W, R, B, P))
+    if ws_dtype == "bf16_raw":
+        W, R, B, P = (round_dtype(torch.from_numpy(a), torch.bfloat16).numpy()
+                      for a in (W, R, B, P))
 
     def mk(arr, name, wdt):
         """An initializer in one of the storages ONNX allows."""
@@ -181,6 +191,12 @@ def onnx_node_case(name, I, H, T, N, *, direction="forward", bias=True, peep=Fal
             return numpy_helper.from_array(arr.astype(np.float64), name)
         if wdt == "float_data":
             return helper.make_tensor(name, TensorProto.FLOAT, arr.shape, arr.flatten().tolist())
+        if wdt == "f16_raw":
+            return numpy_helper.from_array(arr.astype(np.float16), name)
+        if wdt == "bf16_raw":  # the upper halves of the (already rounded) floats
+            bits = (arr.astype("<f4").view("<u4") >> 16).astype("<u2")
+            return helper.make_tensor(name, TensorProto.BFLOAT16, arr.shape, bits.tobytes(),
+                                      raw=True)
         # float16 bit patterns in int32_data
         return helper.make_tensor(name, TensorProto.FLOAT16, arr.shape,
                                   arr.astype(np.float16).flatten())
@@ -259,7 +275,7 @@ def onnx_node_case(name, I, H, T, N, *, direction="forward", bias=True, peep=Fal
         if layout:
             v = v.transpose(2, 0, 1, 3) if o == "Y" else v.transpose(1, 0, 2)
         expect[opt] = save(name + "_" + o.lower() + ".npy", np.ascontiguousarray(v))
-    add(name, path, inputs, expect)
+    add(name, path, inputs, expect, extra, contract)
 
 
 def onnx_node_cases():
@@ -425,11 +441,73 @@ def activation_param_cases():
     onnx_node_case("ox_ab_no_activations", 4, 5, 4, 2, alpha=[0.5, 2.0], beta=[0.1])
 
 
+# --------------------------------------------------------------------------
+# Reduced precisions (lstmcl run --precision): checkpoints as PyTorch saves
+# them after .half() / .bfloat16(), and float32 ones; expected outputs from
+# PyTorch (onnxruntime for ONNX nodes) in float32 on the weights as stored
+# --------------------------------------------------------------------------
+
+# lstmcl.h's accuracy contract (lstmcl_precision), against float32.
+CONTRACT = {"fp16": 1e-2, "bf16": 3e-2, "int8": 5e-2}
+
+
+def precision_case(name, precision, I, H, L, bi, T, N, *, proj=0, batch_first=False,
+                   store=None, lens=None):
+    """store: "half" or "bfloat16" for a module converted so before its
+    state_dict is saved (F16 or BF16 tensors), None for float32."""
+    torch.manual_seed(len(CASES) * 11 + 3)
+    m = torch.nn.LSTM(I, H, num_layers=L, bidirectional=bi, proj_size=proj,
+                      batch_first=batch_first)
+    if store:
+        getattr(m, store)()
+    model = name + ".safetensors"
+    save_torch({k: v.contiguous() for k, v in m.state_dict().items()}, os.path.join(OUT, model))
+    m.float()  # the same values, exactly, in float32
+    D = 2 if bi else 1
+    Hout = proj or H
+    x = torch.from_numpy(rng.uniform(-1, 1, (N, T, I) if batch_first else (T, N, I))
+                         .astype(np.float32))
+    h0 = torch.from_numpy(rng.uniform(-1, 1, (L * D, N, Hout)).astype(np.float32))
+    c0 = torch.from_numpy(rng.uniform(-1, 1, (L * D, N, H)).astype(np.float32))
+    with torch.no_grad():
+        if lens is not None:
+            packed = torch.nn.utils.rnn.pack_padded_sequence(
+                x, torch.tensor(lens), batch_first=batch_first, enforce_sorted=False)
+            y, (hn, cn) = m(packed, (h0, c0))
+            y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=batch_first,
+                                                           total_length=T)
+        else:
+            y, (hn, cn) = m(x, (h0, c0))
+    inputs = {"--input": save(name + "_x.npy", x.numpy()),
+              "--h0": save(name + "_h0.npy", h0.numpy()),
+              "--c0": save(name + "_c0.npy", c0.numpy())}
+    if lens is not None:
+        inputs["--seq-lens"] = save(name + "_lens.npy", np.array(lens, dtype=np.int64))
+    expect = {"--output": save(name + "_y.npy", y.numpy()),
+              "--hn": save(name + "_hn.npy", hn.numpy()),
+              "--cn": save(name + "_cn.npy", cn.numpy())}
+    extra = ["--precision", precision] + (["--batch-first"] if batch_first else [])
+    add(name, model, inputs, expect, extra, CONTRACT[precision])
+
+
+def precision_cases():
+    precision_case("pr_fp16_half", "fp16", 12, 24, 2, True, 12, 3, store="half")
+    precision_case("pr_bf16_proj", "bf16", 10, 20, 2, False, 12, 3, proj=8, batch_first=True,
+                   store="bfloat16")
+    precision_case("pr_int8_f32", "int8", 12, 24, 2, False, 10, 4, lens=[10, 4, 7, 1])
+    # ONNX initializers as FLOAT16 and BFLOAT16 raw_data.
+    onnx_node_case("pr_ox_f16_peep", 8, 16, 8, 3, direction="bidirectional", peep=True,
+                   ws_dtype="f16_raw", extra=["--precision", "fp16"], contract=CONTRACT["fp16"])
+    onnx_node_case("pr_ox_bf16", 8, 16, 8, 3, ws_dtype="bf16_raw",
+                   extra=["--precision", "bf16"], contract=CONTRACT["bf16"])
+
+
 def generate():
     torch_cases()
     onnx_node_cases()
     export_cases()
     activation_param_cases()
+    precision_cases()
 
 
 def case_files(c):

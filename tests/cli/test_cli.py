@@ -15,6 +15,7 @@ import select
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,9 @@ MALFORMED = os.path.join(HERE, "malformed")
 SKIP = 77
 # PyTorch's and onnxruntime's outputs against lstmcl's: float32 throughout.
 RTOL, ATOL = 1e-4, 1e-5
+# Cases run with a reduced --precision (their manifest entry's "contract")
+# are held to lstmcl.h's accuracy contract against the float32 outputs
+# instead: max |got - want| / max(max |want|, 1), per output.
 
 failures = []
 
@@ -38,6 +42,19 @@ def check(cond, what):
         failures.append(what)
         print("FAIL: " + what)
     return cond
+
+
+def contract_deviation(got, want):
+    return float(np.max(np.abs(got.astype(np.float64) - want)) / max(np.max(np.abs(want)), 1.0))
+
+
+def matches(c, got, want):
+    """(whether got is close enough to the framework's want, how far off)."""
+    if "contract" in c:
+        dev = contract_deviation(got, want)
+        return dev <= c["contract"], dev
+    err = float(np.max(np.abs(got - want) - RTOL * np.abs(want)))
+    return err <= ATOL, err
 
 
 def run(lstmcl, *args, env=None):
@@ -56,6 +73,12 @@ def group_basic(lstmcl):
     for cmd in ([], ["devices"], ["info"], ["run"]):
         r = run(lstmcl, *(cmd + ["--help"]))
         check(r.returncode == 0 and "usage: lstmcl" in r.stdout, "%s --help" % cmd)
+    # --precision's help tells the names, the contract and gemm's refusal.
+    r = run(lstmcl, "run", "--help")
+    text = " ".join(r.stdout.split())
+    for needle in ("--precision P", "fp32 (default), fp16, bf16", "int8", "<= 1e-2 (fp16), 3e-2 "
+                   "(bf16), 5e-2 (int8)", "The gemm algorithm runs fp32 only", "taken as stored"):
+        check(needle in text, "run --help tells %r" % needle)
     r = run(lstmcl, "--version")
     check(r.returncode == 0 and r.stdout.startswith("lstmcl "), "--version")
     r = run(lstmcl, "devices")
@@ -80,6 +103,8 @@ def group_basic(lstmcl):
         ["run", "--weights", st, "--input", x, "--output", y, "--validate", "--tolerance", "-1"],
         ["run", "--weights", st, "--input", x, "--output", y, "--batch-first=1"],
         ["run", "--weights", st, "--input", x, "--output", y, "--algo", "fastest"],
+        ["run", "--weights", st, "--input", x, "--output", y, "--precision", "fp8"],
+        ["run", "--weights", st, "--input", x, "--output", y, "--precision", "FP16"],
         ["run", "--weights", st, "--input", x, "--output", y, "--chunk", "0"],
         ["run", "--weights", st, "--input", x, "--output", y, "--chunk", "-3"],
         ["run", "--weights", os.path.join(DATA, "ox_fwd_lens.onnx"), "--input", x,
@@ -242,8 +267,11 @@ def group_e2e(lstmcl, device):
                          "%s %s: %s %s, want %s" % (c["name"], opt, got.dtype, got.shape,
                                                     want.shape)):
                 continue
-            err = np.max(np.abs(got - want) - RTOL * np.abs(want))
-            check(err <= ATOL, "%s %s: off by %.3g" % (c["name"], opt, err))
+            ok, err = matches(c, got, want)
+            if "contract" in c:
+                print("%s %s %s: deviation from float32 %.3g (contract %g)"
+                      % (c["name"], " ".join(c["extra"]), opt, err, c["contract"]))
+            check(ok, "%s %s: off by %.3g" % (c["name"], opt, err))
         check(sorted(os.listdir(tmp)) == sorted(c["expect"].values()),
               "%s: files %s" % (c["name"], os.listdir(tmp)))
         shutil.rmtree(tmp)
@@ -265,10 +293,10 @@ def group_e2e(lstmcl, device):
             for opt, f in c["expect"].items():
                 got = np.load(os.path.join(tmp, f))
                 want = np.load(os.path.join(DATA, f))
-                err = np.max(np.abs(got - want) - RTOL * np.abs(want))
-                check(got.shape == want.shape and err <= ATOL,
-                      "%s --chunk %s %s: off by %.3g" % (c["name"], chunk, opt, err))
+                ok, err = matches(c, got, want) if got.shape == want.shape else (False, np.inf)
+                check(ok, "%s --chunk %s %s: off by %.3g" % (c["name"], chunk, opt, err))
         shutil.rmtree(tmp)
+    group_precision_errors(lstmcl, device)
     if device:
         # A tolerance no float computation meets: the run fails (status 1)
         # and writes nothing, unless device and reference agree exactly.
@@ -332,6 +360,75 @@ def group_e2e(lstmcl, device):
         shutil.rmtree(tmp)
     print("%d cases" % len(cases))
     return 0
+
+
+def group_precision_errors(lstmcl, device):
+    """--precision's refusals: a weight that fp16 cannot hold, named by its
+    tensor and element (in a safetensors checkpoint, and in the second LSTM
+    node of an ONNX graph, so every node gets the option), and, on a
+    device, the gemm algorithm with a reduced precision."""
+    sys.path.insert(0, HERE)
+    import gen_malformed as gm  # writers independent of the parsers
+    tmp = tempfile.mkdtemp()
+    where = [] if device else ["--cpu"]
+    x = os.path.join(DATA, "st_basic_x.npy")  # (6, 3, 5)
+    y = os.path.join(tmp, "y.npy")
+    try:
+        h, b = gm.lstm_tensors(I=5, H=7)  # weights 0.01, F32
+        st = os.path.join(tmp, "big_weight.safetensors")
+        with open(st, "wb") as f:
+            f.write(gm.st_bytes(h, gm.set_value(h, b, "weight_hh_l0", 17, 1e5)))
+        r = run(lstmcl, "run", "--weights", st, "--input", x, "--output", y, "--precision",
+                "fp16", *where)
+        check(r.returncode == 2 and len(r.stderr.splitlines()) == 1 and st in r.stderr and
+              "weight_hh element 17 (row 2, column 3) = 100000 overflows fp16" in r.stderr and
+              not os.path.exists(y),
+              "1e5 under fp16: exit %d %r" % (r.returncode, r.stderr))
+        for prec in ("fp32", "bf16", "int8"):
+            r = run(lstmcl, "run", "--weights", st, "--input", x, "--output", y, "--precision",
+                    prec, *where)
+            check(r.returncode == 0 and np.all(np.isfinite(np.load(y))),
+                  "1e5 under %s runs: exit %d %r" % (prec, r.returncode, r.stderr))
+            os.remove(y)
+        # Two LSTM nodes (5 -> 7 -> 4), the second's W holding 1e5.
+        ax = gm.tensor("axes", [1], data_type=7, raw=struct.pack("<q", 1))
+        w2 = [0.01] * (16 * 7)
+        w2[9] = 1e5
+        inits = [gm.tensor("W1", [1, 28, 5], values=[0.01] * 140),
+                 gm.tensor("R1", [1, 28, 7], values=[0.01] * 196),
+                 gm.tensor("W2", [1, 16, 7], values=w2),
+                 gm.tensor("R2", [1, 16, 4], values=[0.01] * 64), ax]
+        nodes = [gm.node("LSTM", ["X", "W1", "R1"], ["Y1"], [gm.attr_i("hidden_size", 7)],
+                         name="first"),
+                 gm.node("Squeeze", ["Y1", "axes"], ["Z"], name="squeeze"),
+                 gm.node("LSTM", ["Z", "W2", "R2"], ["Y"], [gm.attr_i("hidden_size", 4)],
+                         name="second")]
+        ox = os.path.join(tmp, "two_nodes.onnx")
+        with open(ox, "wb") as f:
+            f.write(gm.model(nodes, inits))
+        r = run(lstmcl, "run", "--weights", ox, "--input", x, "--output", y, "--precision",
+                "fp16", *where)
+        check(r.returncode == 2 and len(r.stderr.splitlines()) == 1 and ox in r.stderr and
+              "LSTM node 1 'second'" in r.stderr and "W element 9 (row 1, column 2) = 100000 "
+              "overflows fp16" in r.stderr and not os.path.exists(y),
+              "1e5 in a graph's second node under fp16: exit %d %r" % (r.returncode, r.stderr))
+        r = run(lstmcl, "run", "--weights", ox, "--input", x, "--output", y, "--precision",
+                "bf16", *where)
+        check(r.returncode == 0 and np.load(y).shape == (6, 1, 3, 4),
+              "the graph under bf16: exit %d %r" % (r.returncode, r.stderr))
+        if device:
+            st = os.path.join(DATA, "pr_fp16_half.safetensors")
+            args = ["run", "--weights", st, "--input", os.path.join(DATA, "pr_fp16_half_x.npy"),
+                    "--output", os.path.join(tmp, "g.npy"), "--precision", "fp16"]
+            for extra, env in ((["--algo", "gemm"], None), ([], {"LSTMCL_ALGO": "gemm"})):
+                r = run(lstmcl, *(args + extra), env=env and dict(os.environ, **env))
+                check(r.returncode == 2 and len(r.stderr.splitlines()) == 1 and
+                      "the gemm algorithm (CLBlast's SGEMM) runs fp32 weights only" in r.stderr
+                      and "--precision fp16" in r.stderr and
+                      not os.path.exists(os.path.join(tmp, "g.npy")),
+                      "--precision fp16 %s: exit %d %r" % (extra or env, r.returncode, r.stderr))
+    finally:
+        shutil.rmtree(tmp)
 
 
 # --------------------------------------------------------------------------
