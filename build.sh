@@ -371,19 +371,30 @@ case "$mode" in
   bench)
     build "$build_dir"
     # onnxruntime comes from PyPI, into a venv that sees Debian's torch.
+    # Its int8 baseline (onnxruntime.quantization) imports ml_dtypes and
+    # needs a newer onnx than Debian's 1.12: both pinned to what pip
+    # resolves beside onnxruntime 1.32 with Debian's numpy (1.24), which
+    # stays pinned so that Debian's torch keeps the numpy it was built for.
     if [ ! -x "$build_dir/pyenv/bin/python" ]; then
       /usr/bin/python3 -m venv --system-site-packages "$build_dir/pyenv"
     fi
+    numpy=$("$build_dir/pyenv/bin/python" -c 'import numpy; print(numpy.__version__)')
     "$build_dir/pyenv/bin/python" -c 'import onnxruntime' 2>/dev/null ||
-      "$build_dir/pyenv/bin/pip" install -q onnxruntime ||
-      log "onnxruntime not installed: its column stays empty"
+      "$build_dir/pyenv/bin/pip" install -q "numpy==$numpy" onnxruntime ||
+      log "onnxruntime not installed: its columns stay empty"
+    "$build_dir/pyenv/bin/python" -c 'import onnxruntime.quantization' 2>/dev/null ||
+      "$build_dir/pyenv/bin/pip" install -q "numpy==$numpy" "onnx==1.23.2" "ml_dtypes==0.5.4" ||
+      log "onnx and ml_dtypes not installed: the onnxruntime-cpu-int8 column stays empty"
     out="$build_dir/bench-out"
     mkdir -p "$out"
     # PyTorch's LSTM on the threaded OpenBLAS rather than whichever BLAS the
-    # system selects.
+    # system selects. Every lstmcl row in each precision of
+    # LSTMCL_BENCH_PRECISION (default all: fp32, fp16, bf16 and int8, with
+    # the int8 baselines), side by side.
     openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
     LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
       "$build_dir/bench/lstmcl-bench" --suite deepbench --devices all \
+      --precision "${LSTMCL_BENCH_PRECISION:-all}" \
       --python "$build_dir/pyenv/bin/python" --json "$out/deepbench.json" --csv "$out/deepbench.csv"
     /usr/bin/python3 bench/plot.py "$out/deepbench.json"
     log "results and charts in $out"

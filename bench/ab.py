@@ -26,6 +26,8 @@ def times(paths):
             if r.get("status") != "ok" or r.get("baseline"):
                 continue
             algo = r["algorithm"].split("=")[0]
+            if r.get("precision", "fp32") != "fp32":  # --precision: each its own row
+                algo += " " + r["precision"]
             key = (r["config"], r["device"], algo)
             out.setdefault(key, []).append(r["wall_ms"]["median"])
     return out

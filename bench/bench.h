@@ -37,8 +37,9 @@ size_t bench_dirs(const bench_config *c);
 double bench_flops(const bench_config *c);
 
 /* Bytes one forward pass must move when weights stream from memory every
- * step (see bench/README.md). */
-double bench_bytes(const bench_config *c);
+ * step (see bench/README.md), with the weights stored in precision p (4, 2
+ * or 1 bytes each, int8 adding a float scale per row). */
+double bench_bytes(const bench_config *c, lstmcl_precision p);
 
 /* Random weights and input of a configuration, in the PyTorch convention
  * (gates i, f, g, o), drawn from U(-1/sqrt(H), 1/sqrt(H)) like nn.LSTM's
@@ -82,6 +83,28 @@ size_t bench_calibrate(double estimate_ms, double target_ms, size_t max_reps);
  * counted as 1 (for LSTM outputs, which lie in (-1, 1), the absolute error).
  * NaN or Inf in `got` gives +Inf. */
 double bench_max_rel_err(const float *got, const float *ref, size_t n);
+
+/* The reduced-precision accuracy metric of include/lstmcl.h, for one output
+ * tensor: max |got - ref| / max(max |ref|, 1). NaN or Inf in `got` gives
+ * +Inf; NaN for n == 0. */
+double bench_tensor_dev(const float *got, const float *ref, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Precisions (--precision)                                                  */
+/* ------------------------------------------------------------------------ */
+
+enum { BENCH_MAX_PRECISIONS = 4 };
+
+/* The accuracy contract of a precision against the fp32 model (the bound on
+ * bench_tensor_dev per output, include/lstmcl.h): 0 for fp32. */
+double bench_precision_bound(lstmcl_precision p);
+
+/* What a stored h may add to the difference from the reference of the same
+ * model under precision p: a float sum that lies near a rounding boundary
+ * of half or bfloat16 may round to the neighbouring value (a step of 2^-11
+ * or 2^-8 of |h| <= 1), and such a difference passes on; 4 steps, as
+ * host/demo.c allows. 0 for fp32 and int8 (h stays float). */
+double bench_storage_tolerance(lstmcl_precision p);
 
 /* ------------------------------------------------------------------------ */
 /* Devices, peaks and results                                                */
@@ -132,8 +155,11 @@ typedef struct bench_result {
     bench_config cfg;
     char device[64];      /* device label or baseline name */
     char algo[24];        /* lstmcl's algorithm on a device (lstmcl_model_algorithm) */
+    lstmcl_precision precision; /* the weights' precision (a baseline's own) */
     int is_baseline;
     int ok;               /* timed */
+    int unsupported;      /* !ok because the library does not run this precision
+                           * with this algorithm or device (not a failure) */
     char error[512];      /* why not, when !ok */
     bench_stats wall;     /* ms per forward, host wall clock */
     bench_stats dev;      /* ms per forward from profiling events */
@@ -142,6 +168,10 @@ typedef struct bench_result {
     double peak_gflops, peak_gbs;
     double max_rel_err;   /* NaN: not checked */
     double tolerance;
+    /* Deviation from the fp32 model's reference output (bench_tensor_dev)
+     * of y, hn and cn, and their largest; NaN where not measured. */
+    double dev_fp32[3];
+    double dev_fp32_max;
     int check;            /* -1 not checked, 0 FAILED, 1 pass */
     size_t nratios;
     char ratio_name[BENCH_MAX_BASELINES][32];
@@ -194,15 +224,32 @@ typedef struct bench_python {
     char names[BENCH_MAX_BASELINES][32]; /* baselines the script offers */
     char versions[BENCH_MAX_BASELINES][160];
     size_t nnames;
+    /* baselines it knows but cannot run here, and why (a missing module) */
+    char missing[BENCH_MAX_BASELINES][32];
+    char missing_why[BENCH_MAX_BASELINES][200];
+    size_t nmissing;
 } bench_python;
 
 /* Asks the script which baselines it can run; 0 when it can run any. */
 int bench_python_probe(bench_python *py, char *why, size_t why_size);
 
-/* Runs every python baseline on the configuration; appends one result per
- * baseline to res (capacity cap), returns the number appended. */
-size_t bench_python_run(const bench_python *py, const bench_weights *w, const float *ref_y,
-                        double target_ms, double tolerance, bench_result *res, size_t cap);
+/* The precision a python baseline runs in (by its name: "-int8" at the
+ * end is int8, else fp32). */
+lstmcl_precision bench_python_precision(const char *name);
+
+/* The fp32 reference outputs of a configuration (lstmcl_forward_reference
+ * on the fp32 model): y (T, N, D*Hout), hn (L*D, N, Hout), cn (L*D, N, H). */
+typedef struct bench_outputs {
+    float *y, *hn, *cn;
+    size_t ny, nh, nc;
+} bench_outputs;
+
+/* Runs every python baseline on the configuration (the int8 ones too when
+ * `int8`); appends one result per baseline to res (capacity cap), returns
+ * the number appended. `ref` (NULL: not checked) is the fp32 reference. */
+size_t bench_python_run(const bench_python *py, const bench_weights *w, const bench_outputs *ref,
+                        int int8, double target_ms, double tolerance, bench_result *res,
+                        size_t cap);
 
 /* lstmcl-bench --suite stream (bench/stream.c): its own options. */
 int bench_stream_main(int argc, char **argv);

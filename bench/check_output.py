@@ -5,10 +5,18 @@ Parses both with Python's own readers (so a locale that wrote ',' as the
 decimal separator, or a malformed file, fails here), recomputes the FLOP and
 byte counts from the shapes with the formulas of bench/README.md, checks the
 derived figures and ratios against the timings, and requires every lstmcl row
-and every baseline row that ran to have passed its check against the CPU
-reference.
+and every float baseline row that ran to have passed its check against the
+CPU reference. Each row's deviation from the fp32 reference (dev_fp32) must
+be the largest of its y, hn and cn parts; a reduced-precision lstmcl row's
+must be within the accuracy contract of include/lstmcl.h (dev_fp32_bound),
+an fp32 row's within its tolerance, and an int8 baseline's finite.
 
-    check_output.py RESULT.json RESULT.csv
+    check_output.py RESULT.json RESULT.csv [--precisions LIST]
+
+--precisions (a comma list, e.g. fp32,fp16,bf16,int8): every lstmcl
+configuration, device and algorithm must have one row per precision, in
+that order and side by side; a reduced-precision row may be "unsupported"
+(gemm), an fp32 row may not.
 """
 import csv
 import json
@@ -32,10 +40,14 @@ def nbytes(r):
     H, I, N, T, L, P = r["H"], r["I"], r["N"], r["T"], r["L"], r["P"]
     D = 2 if r["bidirectional"] else 1
     Ho = P if P else H
+    # bytes per weight in the row's precision; int8 adds a float scale per row
+    wb = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0}[r.get("precision", "fp32")]
+    sb = 4.0 if r.get("precision") == "int8" else 0.0
     total = 0.0
     for layer in range(L):
         iin = I if layer == 0 else D * Ho
-        total += D * (4.0 * T * (4 * H * Ho + P * H) + 16.0 * H * iin + 4.0 * T * N * (iin + Ho))
+        total += D * (T * (wb * (4 * H * Ho + P * H) + sb * (4 * H + P)) +
+                      4.0 * H * (wb * iin + sb) + 4.0 * T * N * (iin + Ho))
     return total
 
 
@@ -43,7 +55,33 @@ def close(a, b, rel=1e-6):
     return abs(a - b) <= rel * max(abs(a), abs(b))
 
 
+def check_precisions(results, order, expect):
+    """Rows side by side: per lstmcl configuration, device and algorithm
+    (the automatic choice as one, whatever it ran), the precisions in
+    `order`, consecutive."""
+    i = 0
+    lstmcl = [r for r in results if not r["baseline"]]
+    while i < len(lstmcl):
+        group = lstmcl[i:i + len(order)]
+        key = (lstmcl[i]["config"], lstmcl[i]["device"], lstmcl[i]["algorithm"].split("=")[0])
+        got = [r.get("precision") for r in group]
+        same = all((r["config"], r["device"], r["algorithm"].split("=")[0]) == key for r in group)
+        expect(got == order and same, "%s: precisions %s, expected %s side by side" % (key, got, order))
+        for r in group:
+            if r.get("status") == "unsupported":
+                expect(r.get("precision") != "fp32", "%s: fp32 row unsupported" % (key,))
+        i += len(order)
+
+
+def finite(x):
+    return x is not None and math.isfinite(x)
+
+
 def main(argv):
+    order = None
+    if len(argv) == 5 and argv[3] == "--precisions":
+        order = argv[4].split(",")
+        argv = argv[:3]
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
@@ -71,17 +109,48 @@ def main(argv):
     expect(results, "no results")
     expect(len(rows) == len(results), "CSV has %d rows, JSON %d" % (len(rows), len(results)))
 
+    expect(doc.get("format_version") == 2, "format_version")
+    if order:
+        check_precisions(results, order, expect)
     for r, row in zip(results, rows):
-        tag = "%s on %s" % (r["config"], r["device"])
+        prec = r.get("precision")
+        tag = "%s on %s %s %s" % (r["config"], r["device"], r["algorithm"], prec)
         expect(row["config"] == r["config"] and row["device"] == r["device"], tag + ": CSV order")
+        expect(row["precision"] == prec and prec in ("fp32", "fp16", "bf16", "int8"),
+               tag + ": precision")
         if r["status"] == "error":
             # a baseline may be unable to run a configuration; lstmcl may not
             expect(r["baseline"] and r["error"], tag + ": error row " + r["error"])
             continue
+        if r["status"] == "unsupported":
+            # a precision the library does not run with this algorithm
+            expect(not r["baseline"] and prec != "fp32" and r["check"] == "UNSUPPORTED" and
+                   r["error"], tag + ": unsupported row " + r["error"])
+            continue
         expect(r["status"] == "ok", tag + ": status " + r["status"])
-        expect(r["check"] == "pass", tag + ": check " + r["check"])
-        expect(r["max_rel_err"] is not None and r["max_rel_err"] <= r["tolerance"],
-               tag + ": max_rel_err over tolerance")
+        # the deviation from the fp32 model's reference output
+        parts = [r["dev_fp32_y"], r["dev_fp32_hn"], r["dev_fp32_cn"]]
+        known = [d for d in parts if d is not None]
+        if r["dev_fp32"] is not None:
+            expect(known and close(r["dev_fp32"], max(known)), tag + ": dev_fp32 not the largest part")
+            expect(close(float(row["dev_fp32"]), r["dev_fp32"]), tag + ": CSV dev_fp32")
+        if r["baseline"] and prec != "fp32":
+            # a quantized baseline: not held to float's tolerance
+            expect(r["check"] == "-", tag + ": check " + r["check"])
+            expect(finite(r["dev_fp32"]), tag + ": dev_fp32 %s" % r["dev_fp32"])
+        else:
+            expect(r["check"] == "pass", tag + ": check " + r["check"])
+            expect(r["max_rel_err"] is not None and r["max_rel_err"] <= r["tolerance"],
+                   tag + ": max_rel_err over tolerance")
+        if not r["baseline"]:
+            expect(finite(r["dev_fp32"]), tag + ": no dev_fp32")
+            if prec == "fp32":
+                expect(r["dev_fp32_bound"] is None and r["dev_fp32"] <= r["tolerance"],
+                       tag + ": fp32 dev_fp32 %s over tolerance" % r["dev_fp32"])
+            else:
+                expect(finite(r["dev_fp32_bound"]) and r["dev_fp32"] <= r["dev_fp32_bound"],
+                       tag + ": dev_fp32 %s beyond the %s contract %s"
+                       % (r["dev_fp32"], prec, r["dev_fp32_bound"]))
         if not r["baseline"]:
             expect(r["device"] in devices, tag + ": unknown device")
         w = r["wall_ms"]

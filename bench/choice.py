@@ -28,7 +28,9 @@ def load(path):
     for r in d["results"]:
         if r.get("status") != "ok":
             continue
-        key = (r["config"], r["device"])
+        # a precision other than fp32 (--precision) is a device of its own
+        prec = r.get("precision", "fp32")
+        key = (r["config"], r["device"] + ("" if prec == "fp32" else " " + prec))
         rows.setdefault(key, []).append(r)
     return d, rows
 

@@ -59,6 +59,8 @@ typedef struct options {
     int list;
     const char *algos[8]; /* --algo: forced in turn on each device; none: automatic */
     size_t nalgos;
+    lstmcl_precision precs[BENCH_MAX_PRECISIONS]; /* --precision, in the order given */
+    size_t nprecs;
     size_t rounds;   /* --rounds */
     int load;        /* --load: busy processes */
     size_t threads;  /* --threads: lstmcl threads per timed row, 1 alone */
@@ -82,6 +84,13 @@ static void usage(FILE *f)
         "                      fused-cols, persistent-rows, persistent-cols, ...); all =\n"
         "                      auto and the five named ones, auto's row showing what\n"
         "                      it chose as auto=NAME; default: the automatic choice\n"
+        "  --precision LIST|all\n"
+        "                      run every lstmcl row once per precision of the comma list\n"
+        "                      (fp32, fp16, bf16, int8; all = the four), side by side;\n"
+        "                      each reduced-precision row is checked against the\n"
+        "                      reference of its own model and its deviation from the\n"
+        "                      fp32 model's output is recorded ('vs fp32'); with int8\n"
+        "                      the python int8 baselines run too (default fp32)\n"
         "  --rounds K          run a device's algorithms in turn K times over (at most\n"
         "                      9); each row is then the round with its median time,\n"
         "                      for comparing algorithms on a noisy machine\n"
@@ -92,13 +101,15 @@ static void usage(FILE *f)
         "                      same configuration and algorithm back to back, each on\n"
         "                      its own context of the same device (default 1, at most\n"
         "                      17)\n"
-        "  --tol X             largest accepted relative error (default: grows with I+H)\n"
+        "  --tol X             largest accepted relative error (default: grows with I+H;\n"
+        "                      fp16 and bf16 rows add 4 steps of h's stored type)\n"
         "  --recurrent-only/--no-recurrent-only\n"
         "                      also time the same model with I = 1, i.e. without the\n"
         "                      input projection's work (default on for deepbench)\n"
         "  --baselines/--no-baselines\n"
         "                      oneDNN, PyTorch and onnxruntime beside lstmcl (default:\n"
-        "                      those that are found)\n"
+        "                      those that are found); with int8 in --precision also\n"
+        "                      onnxruntime's and PyTorch's dynamically quantized LSTMs\n"
         "  --no-onednn, --no-python\n"
         "                      leave out the oneDNN or the python baselines\n"
         "  --python PATH       interpreter for bench/baselines.py (default " LSTMCL_BENCH_PYTHON ")\n"
@@ -111,8 +122,9 @@ static void usage(FILE *f)
         "                      machine-readable results\n"
         "  --quiet             no progress lines on stderr\n"
         "  --list              list the devices and exit\n"
-        "Exit status: 0 when every lstmcl row ran and passed its check, 1 otherwise,\n"
-        "2 on a usage error.\n",
+        "Exit status: 0 when every lstmcl row ran and passed its check (a precision\n"
+        "the library does not run with an algorithm, such as gemm in fp16, is\n"
+        "reported as UNSUPPORTED and does not count), 1 otherwise, 2 on a usage error.\n",
         f);
 }
 
@@ -144,6 +156,46 @@ static int parse_index(const char *s, size_t *out)
     return 0;
 }
 
+/* --precision: a comma list of the library's precision names, or all;
+ * each once, in the order given. */
+static int parse_precisions(const char *v, options *o)
+{
+    o->nprecs = 0;
+    if (!strcmp(v, "all")) {
+        static const lstmcl_precision every[] = {LSTMCL_PRECISION_FP32, LSTMCL_PRECISION_FP16,
+                                                 LSTMCL_PRECISION_BF16, LSTMCL_PRECISION_INT8};
+        for (size_t k = 0; k < sizeof every / sizeof every[0]; ++k)
+            o->precs[o->nprecs++] = every[k];
+        return 0;
+    }
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        lstmcl_precision p;
+        if (lstmcl_precision_from_name(tok, &p) != LSTMCL_SUCCESS) {
+            fprintf(stderr, "lstmcl-bench: --precision: %s (or all)\n", lstmcl_thread_last_error());
+            return -1;
+        }
+        for (size_t k = 0; k < o->nprecs; ++k)
+            if (o->precs[k] == p) {
+                fprintf(stderr, "lstmcl-bench: --precision: %s given twice\n", tok);
+                return -1;
+            }
+        if (o->nprecs == BENCH_MAX_PRECISIONS) {
+            fprintf(stderr, "lstmcl-bench: --precision: at most %d precisions\n",
+                    BENCH_MAX_PRECISIONS);
+            return -1;
+        }
+        o->precs[o->nprecs++] = p;
+    }
+    if (!o->nprecs) {
+        fprintf(stderr, "lstmcl-bench: --precision needs a value\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -162,6 +214,8 @@ static int parse_args(int argc, char **argv, options *o)
     o->seed = 1;
     o->python = getenv("LSTMCL_BENCH_PYTHON") ? getenv("LSTMCL_BENCH_PYTHON") : LSTMCL_BENCH_PYTHON;
     o->script = LSTMCL_BENCH_SCRIPT;
+    o->precs[0] = LSTMCL_PRECISION_FP32;
+    o->nprecs = 1;
     o->single.N = 1;
     o->single.T = 25;
     o->single.L = 1;
@@ -268,6 +322,10 @@ static int parse_args(int argc, char **argv, options *o)
                 fprintf(stderr, "lstmcl-bench: --algo needs a value\n");
                 return -1;
             }
+        } else if (!strcmp(a, "--precision")) {
+            NEED_VALUE;
+            if (parse_precisions(v, o))
+                return -1;
         } else if (!strcmp(a, "--no-check")) {
             o->check = 0;
         } else if (!strcmp(a, "--recurrent-only")) {
@@ -519,10 +577,7 @@ static void open_device(bench_device *d)
 /* Timing one configuration on one device                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct outputs {
-    float *y, *hn, *cn;
-    size_t ny, nh, nc;
-} outputs;
+typedef bench_outputs outputs;
 
 static int outputs_alloc(const bench_config *c, outputs *o)
 {
@@ -766,20 +821,38 @@ static void init_result(bench_result *r, const bench_config *c, const char *devi
     r->dev = r->wall;
     r->rec = r->wall;
     r->flops = bench_flops(c);
-    r->bytes = bench_bytes(c);
+    r->bytes = bench_bytes(c, LSTMCL_PRECISION_FP32);
     r->peak_gflops = NAN;
     r->peak_gbs = NAN;
     r->max_rel_err = NAN;
+    r->dev_fp32[0] = r->dev_fp32[1] = r->dev_fp32[2] = NAN;
+    r->dev_fp32_max = NAN;
     r->check = -1;
 }
 
-/* `mopts`: the model options (the algorithm --algo forces). */
+/* The deviation of `out` from the fp32 model's reference `ref32`, per
+ * output (the reduced-precision contract's metric) and the largest. */
+static void set_dev_fp32(bench_result *r, const outputs *out, const outputs *ref32)
+{
+    r->dev_fp32[0] = bench_tensor_dev(out->y, ref32->y, out->ny);
+    r->dev_fp32[1] = bench_tensor_dev(out->hn, ref32->hn, out->nh);
+    r->dev_fp32[2] = bench_tensor_dev(out->cn, ref32->cn, out->nc);
+    r->dev_fp32_max = fmax(r->dev_fp32[0], fmax(r->dev_fp32[1], r->dev_fp32[2]));
+}
+
+/* `mopts`: the model options (the algorithm --algo forces, the precision).
+ * `ref`: the reference output of the model in that precision (the check);
+ * `ref32`: the fp32 model's (the deviation); NULL: not checked. */
 static void run_on_device(bench_device *d, const bench_weights *w, const bench_weights *w_rec,
-                          const outputs *ref, const options *o, double target_ms, double tol,
-                          const lstmcl_model_options *mopts, bench_result *r)
+                          const outputs *ref, const outputs *ref32, const options *o,
+                          double target_ms, double tol, const lstmcl_model_options *mopts,
+                          bench_result *r)
 {
     const bench_config *c = &w->cfg;
     init_result(r, c, d->label);
+    r->precision = mopts->precision == LSTMCL_PRECISION_UNSET ? LSTMCL_PRECISION_FP32
+                                                              : mopts->precision;
+    r->bytes = bench_bytes(c, r->precision);
     r->peak_gflops = d->peak_gflops;
     r->peak_gbs = d->peak_gbs;
     r->tolerance = tol;
@@ -796,6 +869,9 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
                                  &model);
     if (st != LSTMCL_SUCCESS) {
         set_error(r, "lstmcl_model_create", st, d->ctx);
+        /* a reduced precision the library does not run with this algorithm
+         * (gemm) or on this device: said in the row, not a failure */
+        r->unsupported = st == LSTMCL_ERROR_UNSUPPORTED && r->precision != LSTMCL_PRECISION_FP32;
         return;
     }
     /* the algorithm that runs; a forced persistent layout keeps its name
@@ -845,6 +921,8 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
         r->max_rel_err = fmax(e, fmax(eh, ec));
         r->check = r->max_rel_err <= tol;
     }
+    if (ref32)
+        set_dev_fp32(r, &out, ref32);
     lstmcl_model_destroy(model);
     model = NULL;
 
@@ -875,14 +953,18 @@ done:
 }
 
 /* The reference outputs of a configuration, computed on the CPU reference
- * path (accumulating in double). */
-static int reference_outputs(lstmcl_context *ref_ctx, const bench_weights *w, outputs *ref,
-                             char *why, size_t why_size)
+ * path (accumulating in double) with the weights as a model of precision
+ * `prec` stores them. */
+static int reference_outputs(lstmcl_context *ref_ctx, const bench_weights *w,
+                             lstmcl_precision prec, outputs *ref, char *why, size_t why_size)
 {
     lstmcl_model_desc desc = bench_model_desc(&w->cfg);
     lstmcl_model *model = NULL;
-    lstmcl_status st =
-        lstmcl_model_create(ref_ctx, &desc, LSTMCL_CONVENTION_PYTORCH, w->layers, &model);
+    lstmcl_model_options mopts;
+    lstmcl_model_options_init(&mopts);
+    mopts.precision = prec;
+    lstmcl_status st = lstmcl_model_create_with(ref_ctx, &desc, LSTMCL_CONVENTION_PYTORCH,
+                                                w->layers, &mopts, &model);
     if (st == LSTMCL_SUCCESS && outputs_alloc(&w->cfg, ref) == 0) {
         lstmcl_forward_args fa;
         memset(&fa, 0, sizeof fa);
@@ -1069,6 +1151,9 @@ int main(int argc, char **argv)
     if (use_onednn && run.nbaseline_versions < BENCH_MAX_BASELINES)
         snprintf(run.baseline_versions[run.nbaseline_versions++], sizeof run.baseline_versions[0],
                  "onednn-cpu %s", bench_onednn_version());
+    int want_int8 = 0;
+    for (size_t k = 0; k < o.nprecs; ++k)
+        want_int8 |= o.precs[k] == LSTMCL_PRECISION_INT8;
     bench_python py;
     memset(&py, 0, sizeof py);
     if (o.baselines != 0 && o.python_baselines) {
@@ -1077,22 +1162,42 @@ int main(int argc, char **argv)
         char why[512] = "";
         if (bench_python_probe(&py, why, sizeof why) == 0) {
             py.enabled = 1;
+            /* the int8 baselines run (and are listed) with int8 rows only */
             for (size_t i = 0; i < py.nnames && run.nbaseline_versions < BENCH_MAX_BASELINES; ++i)
-                snprintf(run.baseline_versions[run.nbaseline_versions++],
-                         sizeof run.baseline_versions[0], "%s %s", py.names[i], py.versions[i]);
+                if (want_int8 || bench_python_precision(py.names[i]) == LSTMCL_PRECISION_FP32)
+                    snprintf(run.baseline_versions[run.nbaseline_versions++],
+                             sizeof run.baseline_versions[0], "%s %s", py.names[i],
+                             py.versions[i]);
+            for (size_t i = 0; i < py.nmissing; ++i)
+                if (want_int8 || bench_python_precision(py.missing[i]) == LSTMCL_PRECISION_FP32) {
+                    char note[256];
+                    snprintf(note, sizeof note, "%s off: %s", py.missing[i], py.missing_why[i]);
+                    fprintf(stderr, "lstmcl-bench: python baseline %s\n", note);
+                    add_note(&run, "python baseline %s", note);
+                }
         } else {
             fprintf(stderr, "lstmcl-bench: python baselines off: %s\n", why);
             add_note(&run, "python baselines off: %s", why);
         }
     }
 
-    size_t per_dev = o.nalgos ? o.nalgos : 1;
+    /* a device's rows: each algorithm in turn, each in every precision */
+    size_t per_dev = (o.nalgos ? o.nalgos : 1) * o.nprecs;
     size_t cap = nconfigs * (ndevs * per_dev + 1 + BENCH_MAX_BASELINES);
     bench_result *res = calloc(cap, sizeof *res);
     bench_result *round_res = calloc(o.rounds * per_dev, sizeof *round_res);
     if (!res || !round_res) {
         fprintf(stderr, "lstmcl-bench: out of memory\n");
         return 1;
+    }
+    if (o.nprecs > 1 || o.precs[0] != LSTMCL_PRECISION_FP32) {
+        char list[64] = "";
+        for (size_t k = 0; k < o.nprecs; ++k)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? "," : "",
+                     lstmcl_precision_name(o.precs[k]));
+        add_note(&run, "--precision %s: every lstmcl row once per precision; dev_fp32 is its "
+                       "deviation from the fp32 model's reference output",
+                 list);
     }
     if (o.rounds > 1) {
         char note[160];
@@ -1147,7 +1252,7 @@ int main(int argc, char **argv)
             char why[512] = "";
             if (!o.quiet)
                 fprintf(stderr, "lstmcl-bench: [%zu/%zu] %s: reference\n", ci + 1, nconfigs, label);
-            if (reference_outputs(ref_ctx, &w, &ref, why, sizeof why) == 0) {
+            if (reference_outputs(ref_ctx, &w, LSTMCL_PRECISION_FP32, &ref, why, sizeof why) == 0) {
                 have_ref = 1;
             } else {
                 fprintf(stderr, "lstmcl-bench: %s: reference failed: %s\n", label, why);
@@ -1155,27 +1260,54 @@ int main(int argc, char **argv)
             }
         }
         const outputs *check_ref = o.check && have_ref ? &ref : NULL;
+        /* the reference of each reduced precision's own model (its rounded
+         * weights), which its rows are checked against */
+        outputs pref[BENCH_MAX_PRECISIONS];
+        const outputs *prec_ref[BENCH_MAX_PRECISIONS];
+        memset(pref, 0, sizeof pref);
+        for (size_t pi = 0; pi < o.nprecs; ++pi) {
+            prec_ref[pi] = check_ref;
+            if (!check_ref || o.precs[pi] == LSTMCL_PRECISION_FP32)
+                continue;
+            char why[512] = "";
+            if (!o.quiet)
+                fprintf(stderr, "lstmcl-bench: [%zu/%zu] %s: reference, %s\n", ci + 1, nconfigs,
+                        label, lstmcl_precision_name(o.precs[pi]));
+            if (reference_outputs(ref_ctx, &w, o.precs[pi], &pref[pi], why, sizeof why) == 0) {
+                prec_ref[pi] = &pref[pi];
+            } else {
+                fprintf(stderr, "lstmcl-bench: %s: %s reference failed: %s\n", label,
+                        lstmcl_precision_name(o.precs[pi]), why);
+                prec_ref[pi] = NULL;
+                bad = 1;
+            }
+        }
         for (size_t di = 0; di < ndevs; ++di) {
             if (!o.quiet)
                 fprintf(stderr, "lstmcl-bench: [%zu/%zu] %s: device %s (%s)\n", ci + 1, nconfigs,
                         label, devs[di].label, devs[di].info.name);
             /* --algo forces each algorithm in turn through the model's
              * options; without it the library's default applies. */
-            size_t runs = devs[di].is_reference || !o.nalgos ? 1 : o.nalgos;
+            /* each algorithm in every precision, side by side */
+            size_t nal = devs[di].is_reference || !o.nalgos ? 1 : o.nalgos;
+            size_t runs = nal * o.nprecs;
             /* --rounds: the algorithms in turn, K times over, each row
              * then the round with its median time */
             size_t rounds = devs[di].is_reference ? 1 : o.rounds;
             for (size_t rd = 0; rd < rounds; ++rd) {
-                for (size_t ai = 0; ai < runs; ++ai) {
+                for (size_t k = 0; k < runs; ++k) {
+                    size_t ai = k / o.nprecs, pi = k % o.nprecs;
                     lstmcl_model_options mopts;
                     lstmcl_model_options_init(&mopts);
+                    mopts.precision = o.precs[pi];
                     if (o.nalgos && !devs[di].is_reference &&
                         lstmcl_algorithm_from_name(o.algos[ai], &mopts.algorithm) !=
                             LSTMCL_SUCCESS)
                         mopts.algorithm = LSTMCL_ALGO_UNSET; /* checked when parsed */
-                    bench_result *r = &round_res[rd * runs + ai];
-                    run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, check_ref, &o,
-                                  o.target_ms, tol, &mopts, r);
+                    bench_result *r = &round_res[rd * runs + k];
+                    run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, prec_ref[pi],
+                                  check_ref, &o, o.target_ms,
+                                  tol + bench_storage_tolerance(o.precs[pi]), &mopts, r);
                     if (o.nalgos && !devs[di].is_reference && !r->algo[0])
                         snprintf(r->algo, sizeof r->algo, "%s", o.algos[ai]);
                 }
@@ -1196,13 +1328,16 @@ int main(int argc, char **argv)
             if (!o.quiet)
                 fprintf(stderr, "lstmcl-bench: [%zu/%zu] %s: python baselines\n", ci + 1,
                         nconfigs, label);
-            nres += bench_python_run(&py, &w, check_ref ? ref.y : NULL, o.target_ms, tol,
-                                     &res[nres], cap - nres);
+            nres += bench_python_run(&py, &w, check_ref, want_int8, o.target_ms, tol, &res[nres],
+                                     cap - nres);
         }
-        /* ratios: baseline time / lstmcl time, > 1 when lstmcl is faster */
+        /* ratios: baseline time / lstmcl time, > 1 when lstmcl is faster;
+         * an int8 baseline is set beside the int8 rows only */
         for (size_t i = first; i < first + nlstmcl; ++i) {
             bench_result *r = &res[i];
             for (size_t b = first + nlstmcl; b < nres && r->nratios < BENCH_MAX_BASELINES; ++b) {
+                if (res[b].precision != LSTMCL_PRECISION_FP32 && res[b].precision != r->precision)
+                    continue;
                 snprintf(r->ratio_name[r->nratios], sizeof r->ratio_name[0], "%s", res[b].device);
                 r->ratio[r->nratios++] = r->ok && res[b].ok ? res[b].wall.median / r->wall.median
                                                             : NAN;
@@ -1212,11 +1347,13 @@ int main(int argc, char **argv)
          * configuration (onnxruntime has no projection) only says so */
         for (size_t i = first; i < nres; ++i) {
             bench_print_row(stdout, &res[i]);
-            if (!res[i].is_baseline && (!res[i].ok || res[i].check == 0))
+            if (!res[i].is_baseline && !res[i].unsupported && (!res[i].ok || res[i].check == 0))
                 bad = 1;
         }
         fflush(stdout);
         outputs_free(&ref);
+        for (size_t pi = 0; pi < o.nprecs; ++pi)
+            outputs_free(&pref[pi]);
         bench_weights_free(&w);
         bench_weights_free(&w_rec);
     }

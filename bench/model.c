@@ -37,15 +37,21 @@ double bench_flops(const bench_config *c)
     return sum;
 }
 
-double bench_bytes(const bench_config *c)
+double bench_bytes(const bench_config *c, lstmcl_precision p)
 {
     double H = (double)c->H, Ho = (double)bench_hout(c), P = (double)c->P;
     double T = (double)c->T, N = (double)c->N, sum = 0.0;
+    double wb = p == LSTMCL_PRECISION_INT8 ? 1.0
+                : p == LSTMCL_PRECISION_FP16 || p == LSTMCL_PRECISION_BF16 ? 2.0
+                                                                           : 4.0;
+    /* int8: one float scale per weight row */
+    double sb = p == LSTMCL_PRECISION_INT8 ? 4.0 : 0.0;
     for (size_t l = 0; l < c->L; ++l) {
         double Iin = (double)layer_input(c, l);
         /* recurrent (+ projection) weights every step, input weights once,
-         * the layer's input read and its output written once */
-        double per_dir = 4.0 * T * (4.0 * H * Ho + P * H) + 16.0 * H * Iin + 4.0 * T * N * (Iin + Ho);
+         * the layer's input read and its output written once (float) */
+        double per_dir = T * (wb * (4.0 * H * Ho + P * H) + sb * (4.0 * H + P)) +
+                         4.0 * H * (wb * Iin + sb) + 4.0 * T * N * (Iin + Ho);
         sum += per_dir * (double)bench_dirs(c);
     }
     return sum;
@@ -189,4 +195,45 @@ double bench_max_rel_err(const float *got, const float *ref, size_t n)
             worst = e;
     }
     return worst;
+}
+
+double bench_tensor_dev(const float *got, const float *ref, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    double diff = 0.0, scale = 1.0;
+    for (size_t i = 0; i < n; ++i) {
+        double g = got[i], r = ref[i];
+        if (!isfinite(g))
+            return INFINITY;
+        if (fabs(g - r) > diff)
+            diff = fabs(g - r);
+        if (fabs(r) > scale)
+            scale = fabs(r);
+    }
+    return diff / scale;
+}
+
+double bench_precision_bound(lstmcl_precision p)
+{
+    /* include/lstmcl.h, the accuracy contract against the fp32 model */
+    switch (p) {
+    case LSTMCL_PRECISION_FP16:
+        return 1e-2;
+    case LSTMCL_PRECISION_BF16:
+        return 3e-2;
+    case LSTMCL_PRECISION_INT8:
+        return 5e-2;
+    default:
+        return 0.0;
+    }
+}
+
+double bench_storage_tolerance(lstmcl_precision p)
+{
+    if (p == LSTMCL_PRECISION_FP16)
+        return 4.0 / 2048.0;
+    if (p == LSTMCL_PRECISION_BF16)
+        return 4.0 / 256.0;
+    return 0.0;
 }

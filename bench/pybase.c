@@ -1,7 +1,8 @@
 /* Python baselines: runs bench/baselines.py (PyTorch nn.LSTM, onnxruntime's
- * LSTM operator) on the bench's own weights and input, passed through a raw
- * float32 file, and reads its JSON answer back: an array of flat objects.
- * The script's stderr passes through to ours. */
+ * LSTM operator, and their dynamically quantized int8 forms) on the bench's
+ * own weights and input, passed through a raw float32 file, and reads its
+ * JSON answer back: an array of flat objects. The script's stderr passes
+ * through to ours. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
@@ -220,10 +221,20 @@ int bench_python_probe(bench_python *py, char *why, size_t why_size)
         return -1;
     }
     py->nnames = 0;
+    py->nmissing = 0;
     for (int i = 0; i < n && py->nnames < BENCH_MAX_BASELINES; ++i) {
         const char *name = jget(&objs[i], "name"), *version = jget(&objs[i], "version");
+        const char *error = jget(&objs[i], "error");
         if (!name)
             continue;
+        if (error && error[0]) { /* known to the script, not runnable here */
+            if (py->nmissing < BENCH_MAX_BASELINES) {
+                snprintf(py->missing[py->nmissing], sizeof py->missing[0], "%s", name);
+                snprintf(py->missing_why[py->nmissing], sizeof py->missing_why[0], "%s", error);
+                ++py->nmissing;
+            }
+            continue;
+        }
         snprintf(py->names[py->nnames], sizeof py->names[0], "%s", name);
         snprintf(py->versions[py->nnames], sizeof py->versions[0], "%s", version ? version : "");
         ++py->nnames;
@@ -235,7 +246,16 @@ int bench_python_probe(bench_python *py, char *why, size_t why_size)
     return 0;
 }
 
-static int write_floats(char *path, const float *v, size_t n)
+lstmcl_precision bench_python_precision(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 5 && !strcmp(name + n - 5, "-int8") ? LSTMCL_PRECISION_INT8
+                                                    : LSTMCL_PRECISION_FP32;
+}
+
+/* Writes the arrays v[k] (n[k] floats each) one after the other to a new
+ * temporary file named from the template `path`. */
+static int write_floats(char *path, const float *const *v, const size_t *n, size_t count)
 {
     int fd = mkstemp(path);
     if (fd < 0)
@@ -246,33 +266,40 @@ static int write_floats(char *path, const float *v, size_t n)
         unlink(path);
         return -1;
     }
-    size_t put = fwrite(v, sizeof(float), n, f);
-    if (fclose(f) != 0 || put != n) {
+    int ok = 1;
+    for (size_t k = 0; k < count; ++k)
+        ok = ok && fwrite(v[k], sizeof(float), n[k], f) == n[k];
+    if (fclose(f) != 0 || !ok) {
         unlink(path);
         return -1;
     }
     return 0;
 }
 
-size_t bench_python_run(const bench_python *py, const bench_weights *w, const float *ref_y,
-                        double target_ms, double tolerance, bench_result *res, size_t cap)
+size_t bench_python_run(const bench_python *py, const bench_weights *w, const bench_outputs *ref,
+                        int int8, double target_ms, double tolerance, bench_result *res,
+                        size_t cap)
 {
     const bench_config *c = &w->cfg;
     const char *tmp = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
     char data_path[1024], ref_path[1024];
     snprintf(data_path, sizeof data_path, "%s/lstmcl-bench-data-XXXXXX", tmp);
     snprintf(ref_path, sizeof ref_path, "%s/lstmcl-bench-ref-XXXXXX", tmp);
-    size_t ny = c->T * c->N * bench_dirs(c) * bench_hout(c);
     size_t nres = 0;
     char why[512] = "";
     int have_ref = 0;
     /* w->data holds the weights in make order, then x */
-    if (write_floats(data_path, w->data, w->count + c->T * c->N * c->I)) {
+    const float *data = w->data;
+    size_t ndata = w->count + c->T * c->N * c->I;
+    if (write_floats(data_path, &data, &ndata, 1)) {
         snprintf(why, sizeof why, "cannot write a temporary file in %s", tmp);
         goto report;
     }
-    if (ref_y) {
-        if (write_floats(ref_path, ref_y, ny)) {
+    if (ref) {
+        /* y, hn and cn of the fp32 reference, one after the other */
+        const float *parts[3] = {ref->y, ref->hn, ref->cn};
+        size_t counts[3] = {ref->ny, ref->nh, ref->nc};
+        if (write_floats(ref_path, parts, counts, 3)) {
             snprintf(why, sizeof why, "cannot write a temporary file in %s", tmp);
             unlink(data_path);
             goto report;
@@ -286,8 +313,9 @@ size_t bench_python_run(const bench_python *py, const bench_weights *w, const fl
     char args[512];
     snprintf(args, sizeof args,
              " run --H %zu --I %zu --N %zu --T %zu --L %zu --P %zu --D %zu --target-ms %.3f "
-             "--tol %.9g --data ",
-             c->H, c->I, c->N, c->T, c->L, c->P, bench_dirs(c), target_ms, tolerance);
+             "--tol %.9g --precisions %s --data ",
+             c->H, c->I, c->N, c->T, c->L, c->P, bench_dirs(c), target_ms, tolerance,
+             int8 ? "fp32,int8" : "fp32");
     strncat(cmd, args, sizeof cmd - strlen(cmd) - 1);
     shell_quote(cmd, sizeof cmd, data_path);
     if (have_ref) {
@@ -314,8 +342,9 @@ size_t bench_python_run(const bench_python *py, const bench_weights *w, const fl
         r->is_baseline = 1;
         const char *name = jget(o, "name");
         snprintf(r->device, sizeof r->device, "%s", name ? name : "?");
+        r->precision = bench_python_precision(r->device);
         r->flops = bench_flops(c);
-        r->bytes = bench_bytes(c);
+        r->bytes = bench_bytes(c, r->precision);
         r->peak_gflops = r->peak_gbs = NAN;
         r->wall.median = jnum(o, "ms_median");
         r->wall.min = jnum(o, "ms_min");
@@ -324,9 +353,20 @@ size_t bench_python_run(const bench_python *py, const bench_weights *w, const fl
         r->wall.reps = isnan(reps) ? 0 : (size_t)reps;
         r->dev.median = r->dev.min = r->dev.max = NAN;
         r->rec = r->dev;
-        r->tolerance = tolerance;
         r->max_rel_err = jnum(o, "max_rel_err");
-        r->check = isnan(r->max_rel_err) ? -1 : r->max_rel_err <= tolerance;
+        static const char *const dev_keys[3] = {"dev_fp32_y", "dev_fp32_hn", "dev_fp32_cn"};
+        for (int k = 0; k < 3; ++k)
+            r->dev_fp32[k] = jnum(o, dev_keys[k]);
+        r->dev_fp32_max = jnum(o, "dev_fp32");
+        if (r->precision == LSTMCL_PRECISION_FP32) {
+            r->tolerance = tolerance;
+            r->check = isnan(r->max_rel_err) ? -1 : r->max_rel_err <= tolerance;
+        } else {
+            /* a quantized baseline is not held to float's tolerance: its
+             * deviation from the fp32 reference is what it reports */
+            r->tolerance = NAN;
+            r->check = -1;
+        }
         const char *st = jget(o, "status");
         r->ok = st && !strcmp(st, "ok") && !isnan(r->wall.median);
         if (!r->ok) {
@@ -336,16 +376,20 @@ size_t bench_python_run(const bench_python *py, const bench_weights *w, const fl
     }
     return nres;
 report:
-    /* one row per baseline the script offers, all with the reason */
+    /* one row per baseline the script would have run, all with the reason */
     for (size_t i = 0; i < py->nnames && nres < cap; ++i) {
+        if (!int8 && bench_python_precision(py->names[i]) != LSTMCL_PRECISION_FP32)
+            continue;
         bench_result *r = &res[nres++];
         memset(r, 0, sizeof *r);
         r->cfg = *c;
         r->is_baseline = 1;
         snprintf(r->device, sizeof r->device, "%s", py->names[i]);
+        r->precision = bench_python_precision(r->device);
         r->wall.median = r->wall.min = r->wall.max = NAN;
         r->dev = r->rec = r->wall;
         r->max_rel_err = r->peak_gflops = r->peak_gbs = NAN;
+        r->dev_fp32[0] = r->dev_fp32[1] = r->dev_fp32[2] = r->dev_fp32_max = NAN;
         r->check = -1;
         snprintf(r->error, sizeof r->error, "%s", why);
     }

@@ -17,7 +17,7 @@ static const char *num(char *buf, size_t size, double x, int prec)
 static const char *check_text(const bench_result *r)
 {
     if (!r->ok)
-        return "ERROR";
+        return r->unsupported ? "UNSUPPORTED" : "ERROR";
     return r->check < 0 ? "-" : r->check ? "pass" : "FAILED";
 }
 
@@ -29,11 +29,35 @@ static double per_step_us(const bench_result *r)
 static double gflops(const bench_result *r) { return r->flops / (r->wall.median * 1e6); }
 static double gbs(const bench_result *r) { return r->bytes / (r->wall.median * 1e6); }
 
+static const char *prec_name(const bench_result *r)
+{
+    const char *n = lstmcl_precision_name(r->precision);
+    return n ? n : "?";
+}
+
+/* JSON/CSV status of a row */
+static const char *status_text(const bench_result *r)
+{
+    if (!r->ok)
+        return r->unsupported ? "unsupported" : "error";
+    return r->check == 0 ? "FAILED" : "ok";
+}
+
 void bench_print_header(FILE *f)
 {
-    fprintf(f, "%-26s %-15s %10s %10s %10s %5s %9s %8s %7s %5s %5s %10s %10s %9s %-6s %s\n",
-            "config", "device", "ms/fwd", "min", "max", "reps", "us/step", "GFLOP/s", "GB/s",
-            "%pkF", "%pkB", "dev ms", "rec ms", "max err", "check", "baseline/lstmcl");
+    fprintf(f, "%-26s %-15s %-4s %10s %10s %10s %5s %9s %8s %7s %5s %5s %10s %10s %9s %9s %-6s %s\n",
+            "config", "device", "prec", "ms/fwd", "min", "max", "reps", "us/step", "GFLOP/s",
+            "GB/s", "%pkF", "%pkB", "dev ms", "rec ms", "max err", "vs fp32", "check",
+            "baseline/lstmcl");
+}
+
+static const char *sci(char *buf, size_t size, double x)
+{
+    if (isnan(x))
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.2e", x);
+    return buf;
 }
 
 void bench_print_row(FILE *f, const bench_result *r)
@@ -47,21 +71,20 @@ void bench_print_row(FILE *f, const bench_result *r)
     else
         snprintf(dev, sizeof dev, "%s", r->device);
     if (!r->ok) {
-        fprintf(f, "%-26s %-15s ERROR %s\n", label, dev, r->error);
+        fprintf(f, "%-26s %-15s %-4s %s %s\n", label, dev, prec_name(r), check_text(r), r->error);
         return;
     }
-    char err[32];
-    if (isnan(r->max_rel_err))
-        snprintf(err, sizeof err, "-");
-    else
-        snprintf(err, sizeof err, "%.2e", r->max_rel_err);
-    fprintf(f, "%-26s %-15s %10s %10s %10s %5zu %9s %8s %7s %5s %5s %10s %10s %9s %-6s", label,
-            dev, num(a, sizeof a, r->wall.median, 3), num(b, sizeof b, r->wall.min, 3),
+    char err[32], dev32[32];
+    sci(err, sizeof err, r->max_rel_err);
+    sci(dev32, sizeof dev32, r->dev_fp32_max);
+    fprintf(f, "%-26s %-15s %-4s %10s %10s %10s %5zu %9s %8s %7s %5s %5s %10s %10s %9s %9s %-6s",
+            label, dev, prec_name(r), num(a, sizeof a, r->wall.median, 3),
+            num(b, sizeof b, r->wall.min, 3),
             num(c, sizeof c, r->wall.max, 3), r->wall.reps, num(d, sizeof d, per_step_us(r), 1),
             num(e, sizeof e, gflops(r), 2), num(g, sizeof g, gbs(r), 2),
             num(h, sizeof h, 100.0 * gflops(r) / r->peak_gflops, 1),
             num(i, sizeof i, 100.0 * gbs(r) / r->peak_gbs, 1), num(j, sizeof j, r->dev.median, 3),
-            num(k, sizeof k, r->rec.median, 3), err, check_text(r));
+            num(k, sizeof k, r->rec.median, 3), err, dev32, check_text(r));
     for (size_t n = 0; n < r->nratios; ++n)
         fprintf(f, " %s=%s", r->ratio_name[n], num(l, sizeof l, r->ratio[n], 3));
     fputc('\n', f);
@@ -110,7 +133,7 @@ int bench_write_json(const char *path, const bench_run_info *run, const bench_de
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fputs("{\n  \"tool\": \"lstmcl-bench\",\n  \"format_version\": 1,\n  \"lstmcl_version\": ", f);
+    fputs("{\n  \"tool\": \"lstmcl-bench\",\n  \"format_version\": 2,\n  \"lstmcl_version\": ", f);
     jstr(f, run->version);
     fputs(",\n  \"git_commit\": ", f);
     jstr(f, run->git_commit);
@@ -179,8 +202,10 @@ int bench_write_json(const char *path, const bench_run_info *run, const bench_de
         jstr(f, r->device);
         fputs(", \"algorithm\": ", f);
         jstr(f, r->algo);
+        fputs(", \"precision\": ", f);
+        jstr(f, prec_name(r));
         fprintf(f, ", \"baseline\": %s, \"status\": ", r->is_baseline ? "true" : "false");
-        jstr(f, !r->ok ? "error" : r->check == 0 ? "FAILED" : "ok");
+        jstr(f, status_text(r));
         fputs(", \"error\": ", f);
         jstr(f, r->error);
         fputs(",\n     ", f);
@@ -209,6 +234,16 @@ int bench_write_json(const char *path, const bench_run_info *run, const bench_de
         jnum(f, r->tolerance);
         fputs(", \"check\": ", f);
         jstr(f, check_text(r));
+        fputs(",\n     \"dev_fp32\": ", f);
+        jnum(f, r->dev_fp32_max);
+        fputs(", \"dev_fp32_y\": ", f);
+        jnum(f, r->dev_fp32[0]);
+        fputs(", \"dev_fp32_hn\": ", f);
+        jnum(f, r->dev_fp32[1]);
+        fputs(", \"dev_fp32_cn\": ", f);
+        jnum(f, r->dev_fp32[2]);
+        fputs(", \"dev_fp32_bound\": ", f);
+        jnum(f, r->precision == LSTMCL_PRECISION_FP32 ? NAN : bench_precision_bound(r->precision));
         fputs(", \"ratios\": {", f);
         for (size_t n = 0; n < r->nratios; ++n) {
             fputs(n ? ", " : "", f);
@@ -254,7 +289,7 @@ int bench_write_csv(const char *path, const bench_run_info *run, const bench_res
     fputs("lstmcl_version,git_commit,date,host,config,H,I,N,T,L,P,bidirectional,device,baseline,"
           "status,ms_median,ms_min,ms_max,reps,device_ms_median,recurrent_only_ms_median,"
           "us_per_step,gflops,gbs,frac_peak_flops,frac_peak_bw,max_rel_err,tolerance,check,ratios,"
-          "error,algorithm\n",
+          "error,algorithm,precision,dev_fp32,dev_fp32_y,dev_fp32_hn,dev_fp32_cn\n",
           f);
     for (size_t i = 0; i < nres; ++i) {
         const bench_result *r = &res[i];
@@ -272,7 +307,7 @@ int bench_write_csv(const char *path, const bench_run_info *run, const bench_res
         fprintf(f, ",%zu,%zu,%zu,%zu,%zu,%zu,%d,", r->cfg.H, r->cfg.I, r->cfg.N, r->cfg.T,
                 r->cfg.L, r->cfg.P, r->cfg.bidirectional);
         cstr(f, r->device);
-        fprintf(f, ",%d,%s", r->is_baseline, !r->ok ? "error" : r->check == 0 ? "FAILED" : "ok");
+        fprintf(f, ",%d,%s", r->is_baseline, status_text(r));
         cnum(f, r->wall.median);
         cnum(f, r->wall.min);
         cnum(f, r->wall.max);
@@ -295,6 +330,10 @@ int bench_write_csv(const char *path, const bench_run_info *run, const bench_res
         cstr(f, r->error);
         fputc(',', f);
         cstr(f, r->algo);
+        fprintf(f, ",%s", prec_name(r));
+        cnum(f, r->dev_fp32_max);
+        for (int k = 0; k < 3; ++k)
+            cnum(f, r->dev_fp32[k]);
         fputc('\n', f);
     }
     int failed = ferror(f);
