@@ -1,6 +1,7 @@
 /* lstmcl-tune: measures every algorithm on a device over a grid of hidden
- * sizes and batches and records the fastest in the tuning file that later
- * runs read (see lstmcl_model_algorithm). */
+ * sizes and batches, per weight precision, and records the fastest in the
+ * tuning file that later runs read (see lstmcl_model_algorithm; the format
+ * is described in host/tuning.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -14,21 +15,31 @@
 
 static const char *algos[] = {"gemm", "fused-rows", "fused-cols", "persistent"};
 #define NALGO 4
+/* gemm (CLBlast's SGEMM) runs fp32 weights only */
+#define ALGO_FP32_ONLY(k) ((k) == 0)
+
+enum { MAX_PRECS = 4 };
+
+/* The tuning file's header: format 2 records each entry's precision. */
+static const char header[] = "lstmcl-tuning 2\n";
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: lstmcl-tune [--device SPEC] [--hidden H,H,...] [--batch N,N,...]\n"
-            "                   [--steps T] [--repeat R] [--output FILE] [--dry-run]\n"
-            "Times each algorithm (gemm, fused-rows, fused-cols, persistent) for every\n"
-            "hidden size and "
-            "batch (defaults: --hidden 256,512,1024 --batch 1,4,16,64 --steps 25\n"
-            "--repeat 5; the median of R runs after one warm-up run) on one device and\n"
-            "writes the fastest per (hidden, batch) to the tuning file: FILE, else\n"
-            "$LSTMCL_TUNING_FILE, else tuning.txt in the program cache directory\n"
-            "($LSTMCL_CACHE_DIR, $XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl). Entries of\n"
-            "other devices in the file are kept. Later runs on this device and driver\n"
-            "choose by it. --dry-run measures and prints without writing.\n");
+            "                   [--precision P,P,...|all] [--steps T] [--repeat R]\n"
+            "                   [--output FILE] [--dry-run]\n"
+            "Times each algorithm (gemm, fused-rows, fused-cols, persistent; gemm in fp32\n"
+            "only) for every hidden size, batch and weight precision (defaults: --hidden\n"
+            "256,512,1024 --batch 1,4,16,64 --precision fp32 --steps 25 --repeat 5; the\n"
+            "median of R runs after one warm-up run; precisions fp32, fp16, bf16, int8,\n"
+            "all = the four) on one device and writes the fastest per (hidden, batch,\n"
+            "precision) to the tuning file: FILE, else $LSTMCL_TUNING_FILE, else\n"
+            "tuning.txt in the program cache directory ($LSTMCL_CACHE_DIR,\n"
+            "$XDG_CACHE_HOME/lstmcl or ~/.cache/lstmcl). Entries of other devices, and\n"
+            "this device's entries of precisions not measured now, are kept. Later runs\n"
+            "on this device and driver choose by it, a model by the entries of its own\n"
+            "precision. --dry-run measures and prints without writing.\n");
 }
 
 static double now_s(void)
@@ -63,15 +74,80 @@ static int parse_list(const char *opt, const char *s, size_t *out, size_t *n)
     return *n > 0;
 }
 
-/* Median forward time (seconds) of a random model forced to `algo`; a
- * negative value when the algorithm cannot run (its reason on stderr). */
-static double measure(lstmcl_context *ctx, const char *algo, size_t H, size_t N, size_t T,
-                      size_t R)
+/* Parses "fp32,int8" or "all" into at most MAX_PRECS precisions. */
+static int parse_precisions(const char *s, lstmcl_precision *out, size_t *n)
+{
+    static const lstmcl_precision every[MAX_PRECS] = {
+        LSTMCL_PRECISION_FP32, LSTMCL_PRECISION_FP16, LSTMCL_PRECISION_BF16,
+        LSTMCL_PRECISION_INT8};
+    *n = 0;
+    if (s && !strcmp(s, "all")) {
+        memcpy(out, every, sizeof every);
+        *n = MAX_PRECS;
+        return 1;
+    }
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s ? s : "");
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        lstmcl_precision p;
+        if (lstmcl_precision_from_name(tok, &p) != LSTMCL_SUCCESS) {
+            fprintf(stderr, "lstmcl-tune: --precision: %s (or all)\n", lstmcl_thread_last_error());
+            return 0;
+        }
+        for (size_t k = 0; k < *n; k++)
+            if (out[k] == p) {
+                fprintf(stderr, "lstmcl-tune: --precision: %s given twice\n", tok);
+                return 0;
+            }
+        out[(*n)++] = p; /* at most the table's four, each once */
+    }
+    if (*n == 0)
+        fprintf(stderr, "lstmcl-tune: --precision needs a value\n");
+    return *n > 0;
+}
+
+/* Whether a tuning-file line is this device's and driver's entry of one of
+ * the precisions measured now (five fields: fp32), which the new
+ * measurements replace. Lines it cannot read are kept as they are. */
+static int replaced(const char *line, const char *prefix, const lstmcl_precision *precs,
+                    size_t nprec)
+{
+    size_t plen = strlen(prefix);
+    if (strncmp(line, prefix, plen) != 0)
+        return 0;
+    /* after the prefix: hidden, batch, algorithm [, precision] */
+    char rest[600];
+    snprintf(rest, sizeof rest, "%s", line + plen);
+    rest[strcspn(rest, "\n")] = '\0';
+    char *fields[4];
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(rest, "\t", &save); tok;
+         tok = strtok_r(NULL, "\t", &save))
+        if (n < 4)
+            fields[n++] = tok;
+        else
+            return 0;
+    lstmcl_precision p = LSTMCL_PRECISION_FP32;
+    if (n < 3 || (n == 4 && lstmcl_precision_from_name(fields[3], &p) != LSTMCL_SUCCESS))
+        return 0;
+    for (size_t k = 0; k < nprec; k++)
+        if (precs[k] == p)
+            return 1;
+    return 0;
+}
+
+/* Median forward time (seconds) of a random model forced to `algo` with
+ * weights stored in `prec`; a negative value when the algorithm cannot
+ * run (its reason on stderr). */
+static double measure(lstmcl_context *ctx, const char *algo, lstmcl_precision prec, size_t H,
+                      size_t N, size_t T, size_t R)
 {
     /* The algorithm forced, and no older tuning file consulted. */
     lstmcl_model_options opts;
     lstmcl_model_options_init(&opts);
     opts.tuning_file = "";
+    opts.precision = prec;
     if (lstmcl_algorithm_from_name(algo, &opts.algorithm) != LSTMCL_SUCCESS) {
         fprintf(stderr, "  %s\n", lstmcl_thread_last_error());
         return -1.0;
@@ -131,6 +207,8 @@ out:
 int main(int argc, char **argv)
 {
     size_t hs[16] = {256, 512, 1024}, ns[16] = {1, 4, 16, 64}, nh = 3, nn = 4, T = 25, R = 5;
+    lstmcl_precision precs[MAX_PRECS] = {LSTMCL_PRECISION_FP32};
+    size_t np = 1;
     const char *spec = NULL, *output = NULL;
     int dry = 0;
     for (int i = 1; i < argc; i++) {
@@ -151,6 +229,9 @@ int main(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--batch")) {
             if (!parse_list(a, v, ns, &nn))
+                return 2;
+        } else if (!strcmp(a, "--precision")) {
+            if (!parse_precisions(v, precs, &np))
                 return 2;
         } else if (!strcmp(a, "--steps") || !strcmp(a, "--repeat")) {
             if (!parse_list(a, v, one, &n1) || n1 != 1 || (a[2] == 'r' && one[0] > 64)) {
@@ -188,41 +269,49 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("device: %s (driver %s)\n", info.name, info.driver_version);
-    printf("%8s %6s %12s %12s %12s %12s  %s\n", "hidden", "batch", "gemm ms", "fused-rows ms",
-           "fused-cols ms", "persistent ms", "fastest");
-    char (*lines)[600] = calloc(nh * nn, sizeof *lines);
+    printf("%8s %6s %5s %12s %12s %12s %12s  %s\n", "hidden", "batch", "prec", "gemm ms",
+           "fused-rows ms", "fused-cols ms", "persistent ms", "fastest");
+    char (*lines)[600] = calloc(nh * nn * np, sizeof *lines);
     size_t nlines = 0;
     if (!lines) {
         lstmcl_context_destroy(ctx);
         return 1;
     }
+    size_t npoints = nh * nn * np, point = 0;
     for (size_t ih = 0; ih < nh; ih++)
-        for (size_t in = 0; in < nn; in++) {
-            double t[NALGO];
-            int best = -1;
-            for (int k = 0; k < NALGO; k++) {
-                fprintf(stderr, "\r[%zu/%zu] H=%zu N=%zu %-10s", ih * nn + in + 1, nh * nn,
-                        hs[ih], ns[in], algos[k]);
-                t[k] = measure(ctx, algos[k], hs[ih], ns[in], T, R);
-                if (t[k] >= 0 && (best < 0 || t[k] < t[best]))
-                    best = k;
+        for (size_t in = 0; in < nn; in++)
+            for (size_t ip = 0; ip < np; ip++) {
+                const char *pname = lstmcl_precision_name(precs[ip]);
+                double t[NALGO];
+                int best = -1;
+                ++point;
+                for (int k = 0; k < NALGO; k++) {
+                    t[k] = -2.0; /* not run */
+                    if (ALGO_FP32_ONLY(k) && precs[ip] != LSTMCL_PRECISION_FP32)
+                        continue;
+                    fprintf(stderr, "\r[%zu/%zu] H=%zu N=%zu %s %-10s", point, npoints, hs[ih],
+                            ns[in], pname, algos[k]);
+                    t[k] = measure(ctx, algos[k], precs[ip], hs[ih], ns[in], T, R);
+                    if (t[k] >= 0 && (best < 0 || t[k] < t[best]))
+                        best = k;
+                }
+                fprintf(stderr, "\r%50s\r", "");
+                printf("%8zu %6zu %5s", hs[ih], ns[in], pname);
+                for (int k = 0; k < NALGO; k++)
+                    if (t[k] >= 0)
+                        printf(" %12.3f", t[k] * 1e3);
+                    else
+                        printf(" %12s", t[k] < -1.0 ? "-" : "failed");
+                printf("  %s\n", best >= 0 ? algos[best] : "-");
+                if (best >= 0)
+                    snprintf(lines[nlines++], sizeof lines[0], "%s\t%s\t%zu\t%zu\t%s\t%s\n",
+                             info.name, info.driver_version, hs[ih], ns[in], algos[best], pname);
             }
-            fprintf(stderr, "\r%40s\r", "");
-            printf("%8zu %6zu", hs[ih], ns[in]);
-            for (int k = 0; k < NALGO; k++)
-                if (t[k] >= 0)
-                    printf(" %12.3f", t[k] * 1e3);
-                else
-                    printf(" %12s", "failed");
-            printf("  %s\n", best >= 0 ? algos[best] : "-");
-            if (best >= 0)
-                snprintf(lines[nlines++], sizeof lines[0], "%s\t%s\t%zu\t%zu\t%s\n", info.name,
-                         info.driver_version, hs[ih], ns[in], algos[best]);
-        }
     lstmcl_context_destroy(ctx);
     int status = 0;
     if (!dry) {
-        /* Keep other devices' entries; replace this device's; write to a
+        /* Keep other devices' entries, and this device's of the
+         * precisions not measured now; replace the rest; write to a
          * temporary file and rename it over the old one. */
         char tmp[4300], prefix[600], line[1024];
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -241,12 +330,14 @@ int main(int argc, char **argv)
             free(lines);
             return 1;
         }
-        int ok = fputs("lstmcl-tuning 1\n", out) >= 0;
+        int ok = fputs(header, out) >= 0;
         FILE *old = fopen(path, "r");
         if (old) {
-            if (fgets(line, sizeof line, old) && !strcmp(line, "lstmcl-tuning 1\n"))
+            /* format 1's entries are format 2's without a precision (fp32) */
+            if (fgets(line, sizeof line, old) &&
+                (!strcmp(line, "lstmcl-tuning 1\n") || !strcmp(line, header)))
                 while (fgets(line, sizeof line, old))
-                    if (strncmp(line, prefix, strlen(prefix)) != 0)
+                    if (!replaced(line, prefix, precs, np))
                         ok = ok && fputs(line, out) >= 0;
             fclose(old);
         }

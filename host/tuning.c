@@ -2,9 +2,17 @@
  * read when a model is created.
  *
  * Location: the model's option tuning_file, else $LSTMCL_TUNING_FILE, else
- * tuning.txt in the model's program-cache directory. Text, one entry a line after the header line
- * "lstmcl-tuning 1":
+ * tuning.txt in the model's program-cache directory. Text, one entry a line
+ * after the header line "lstmcl-tuning 2":
  *     <device name> TAB <driver version> TAB <hidden size> TAB <batch> TAB <algorithm>
+ *         TAB <precision>
+ * The precision is a name of LSTMCL_PRECISION_TABLE ("fp32", "fp16", ...):
+ * the weights' precision the entry was measured with; a model reads only
+ * the entries of its own precision (the fastest algorithm differs with the
+ * bytes each weight takes). An entry without it (five fields) is fp32, and
+ * so is every entry of a file with the header "lstmcl-tuning 1", the format
+ * before precisions (read as before). lstmcl-tune writes format 2 and keeps
+ * the entries it did not measure, whatever their format.
  * Lines for another device or driver are skipped; a file that cannot be read
  * or parsed, or is not a regular file (opened without blocking, so that a
  * FIFO there cannot hang model creation), is ignored quietly: the built-in
@@ -34,19 +42,36 @@ int lc_tuning_path_default(char *out, size_t cap)
     return snprintf(out, cap, "%s/tuning.txt", dir) < (int)cap;
 }
 
-/* Splits a line into 5 tab-separated fields in place. */
-static int lc_fields(char *line, char **f)
+/* Splits a line into its tab-separated fields in place (the newline
+ * dropped); returns how many there are, at most `max` (0 for more). */
+static int lc_fields(char *line, char **f, int max)
 {
-    for (int i = 0; i < 5; i++) {
-        f[i] = line;
-        char *tab = strchr(line, i < 4 ? '\t' : '\n');
-        if (i < 4 && !tab)
+    line[strcspn(line, "\n")] = '\0';
+    int n = 0;
+    for (;;) {
+        if (n == max)
             return 0;
-        if (tab)
-            *tab = '\0';
-        line = tab ? tab + 1 : line + strlen(line);
+        f[n++] = line;
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            return n;
+        *tab = '\0';
+        line = tab + 1;
     }
-    return 1;
+}
+
+/* The precision of a name of the header's table; 0 when there is none.
+ * (lstmcl_precision_from_name would leave an error message behind.) */
+static int lc_precision_parse(const char *name, lstmcl_precision *p)
+{
+#define LC_X_PREC(value, num, text) \
+    if (strcmp(name, text) == 0) {  \
+        *p = value;                 \
+        return 1;                   \
+    }
+    LSTMCL_PRECISION_TABLE(LC_X_PREC)
+#undef LC_X_PREC
+    return 0;
 }
 
 static int lc_parse_size(const char *s, size_t *v)
@@ -71,15 +96,20 @@ void lc_tuning_load(lstmcl_model *m)
     char line[1024];
     lc_tuned all[LC_MAX_TUNED];
     size_t nall = 0;
-    if (!fgets(line, sizeof line, f) || strcmp(line, "lstmcl-tuning 1\n") != 0) {
+    if (!fgets(line, sizeof line, f) ||
+        (strcmp(line, "lstmcl-tuning 1\n") != 0 && strcmp(line, "lstmcl-tuning 2\n") != 0)) {
         fclose(f);
         return;
     }
     while (fgets(line, sizeof line, f) && nall < LC_MAX_TUNED) {
-        char *fl[5];
+        char *fl[6];
         size_t H = 0, N = 0;
         lstmcl_algorithm a;
-        if (!lc_fields(line, fl) || strcmp(fl[0], m->ctx->info.name) != 0 ||
+        /* five fields: an entry from before precisions, fp32 */
+        lstmcl_precision p = LSTMCL_PRECISION_FP32;
+        int n = lc_fields(line, fl, 6);
+        if (n < 5 || (n == 6 && !lc_precision_parse(fl[5], &p)) || p != m->precision ||
+            strcmp(fl[0], m->ctx->info.name) != 0 ||
             strcmp(fl[1], m->ctx->info.driver_version) != 0 || !lc_parse_size(fl[2], &H) ||
             !lc_parse_size(fl[3], &N) || !lc_algorithm_parse(fl[4], &a) || a == LSTMCL_ALGO_AUTO)
             continue;

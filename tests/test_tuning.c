@@ -1,7 +1,9 @@
 /* The tuning file: measured choices for this device are followed, the
- * nearest measured batch and hidden size apply, and entries of other
- * devices or drivers, malformed lines, foreign files and anything but a
- * regular file are ignored. */
+ * nearest measured batch and hidden size apply, a model reads only the
+ * entries of its own precision (an entry without one, or any entry of a
+ * format-1 file, is fp32), and entries of other devices or drivers,
+ * malformed lines, foreign files and anything but a regular file are
+ * ignored. */
 #define _POSIX_C_SOURCE 200809L
 #include <sys/stat.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@ static float wbuf[4 * 40 * 40 + 64];
  * algorithm, never through the environment. */
 static const char *g_tuning_file = "";
 static lstmcl_algorithm g_algo = LSTMCL_ALGO_AUTO;
+static lstmcl_precision g_precision = LSTMCL_PRECISION_UNSET;
 
 static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
 {
@@ -42,6 +45,7 @@ static lstmcl_model *make_model(lstmcl_context *ctx, size_t H)
     lstmcl_model_options_init(&opts);
     opts.tuning_file = g_tuning_file;
     opts.algorithm = g_algo;
+    opts.precision = g_precision;
     assert_int_equal(lstmcl_model_create_with(ctx, &d, LSTMCL_CONVENTION_PYTORCH, &w, &opts, &m),
                      LSTMCL_SUCCESS);
     return m;
@@ -57,7 +61,11 @@ static void check_forward(lstmcl_model *m, size_t H, size_t N)
     assert_int_equal(lstmcl_forward(m, &a), LSTMCL_SUCCESS);
     a.y = yr;
     assert_int_equal(lstmcl_forward_reference(m, &a), LSTMCL_SUCCESS);
-    assert_true(tu_max_abs_diff(y, yr, T * N * H, NULL) < 1e-5);
+    /* a reduced precision rounds h where it is stored: a sum near a
+     * rounding boundary may round to the neighbouring half (4 steps of
+     * 2^-11 allowed, as lstmcl-demo does) */
+    double tol = g_precision == LSTMCL_PRECISION_FP16 ? 1e-5 + 4.0 / 2048.0 : 1e-5;
+    assert_true(tu_max_abs_diff(y, yr, T * N * H, NULL) < tol);
 }
 
 static void write_tuning(const char *path, const char *header, const lstmcl_device_info *info,
@@ -146,6 +154,99 @@ static void test_tuning_file(void **state)
     lstmcl_context_destroy(ctx);
 }
 
+/* Format 2: each entry names its precision, and a model reads only the
+ * entries of its own; an entry without one is fp32. The file below gives
+ * fp32 one algorithm, int8 another, and fp16 nothing: each differs from
+ * what fp16 chooses without a file, so an fp16 model that followed another
+ * precision's entries would show it. */
+static void test_tuning_precision(void **state)
+{
+    (void)state;
+    lstmcl_context *ctx = tu_open_device();
+    if (!ctx)
+        skip();
+    lstmcl_device_info info;
+    assert_int_equal(lstmcl_context_device_info(ctx, &info), LSTMCL_SUCCESS);
+    char path[] = "/tmp/lstmcl-tuning-prec-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *drv = info.driver_version;
+
+    /* What each precision chooses with no tuning file. */
+    g_tuning_file = "";
+    char builtin_fp16[32];
+    g_precision = LSTMCL_PRECISION_FP16;
+    lstmcl_model *m = make_model(ctx, 9);
+    snprintf(builtin_fp16, sizeof builtin_fp16, "%s", lstmcl_model_algorithm(m, 1));
+    lstmcl_model_destroy(m);
+    /* fp32's and int8's choices in the file: two of these three, neither
+     * fp16's own */
+    const char *cand[] = {"fused-cols", "fused-rows", "persistent"}, *pick[2];
+    size_t npick = 0;
+    for (size_t i = 0; i < 3 && npick < 2; i++)
+        if (strcmp(cand[i], builtin_fp16) != 0)
+            pick[npick++] = cand[i];
+    const char *fp32_pick = pick[0], *int8_pick = pick[1];
+
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("lstmcl-tuning 2\n", f);
+    /* an entry without a precision: fp32 */
+    fprintf(f, "%s\t%s\t9\t1\t%s\n", info.name, drv, fp32_pick);
+    fprintf(f, "%s\t%s\t9\t8\t%s\tfp32\n", info.name, drv, fp32_pick);
+    fprintf(f, "%s\t%s\t9\t1\t%s\tint8\n", info.name, drv, int8_pick);
+    fprintf(f, "%s\t%s\t9\t8\t%s\tint8\n", info.name, drv, int8_pick);
+    /* for no model: an unknown precision, a seventh field */
+    fprintf(f, "%s\t%s\t9\t2\tgemm\tfp64\n", info.name, drv);
+    fprintf(f, "%s\t%s\t9\t2\tgemm\tfp16\textra\n", info.name, drv);
+    fclose(f);
+    g_tuning_file = path;
+
+    g_precision = LSTMCL_PRECISION_UNSET; /* fp32 */
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), fp32_pick);
+    assert_string_equal(lstmcl_model_algorithm(m, 8), fp32_pick);
+    assert_string_equal(lstmcl_model_algorithm(m, 2), fp32_pick);
+    check_forward(m, 9, 2);
+    lstmcl_model_destroy(m);
+
+    /* fp16 has no entry: the built-in choice, not fp32's or int8's */
+    g_precision = LSTMCL_PRECISION_FP16;
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), builtin_fp16);
+    assert_string_equal(lstmcl_model_algorithm(m, 2), builtin_fp16);
+    check_forward(m, 9, 2);
+    lstmcl_model_destroy(m);
+
+    /* int8 follows its own entries */
+    g_precision = LSTMCL_PRECISION_INT8;
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), int8_pick);
+    assert_string_equal(lstmcl_model_algorithm(m, 8), int8_pick);
+    lstmcl_model_destroy(m);
+
+    /* A format-1 file (before precisions): its entries are fp32 */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("lstmcl-tuning 1\n", f);
+    fprintf(f, "%s\t%s\t9\t1\t%s\n", info.name, drv, fp32_pick);
+    fclose(f);
+    g_precision = LSTMCL_PRECISION_UNSET;
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), fp32_pick);
+    lstmcl_model_destroy(m);
+    g_precision = LSTMCL_PRECISION_FP16;
+    m = make_model(ctx, 9);
+    assert_string_equal(lstmcl_model_algorithm(m, 1), builtin_fp16);
+    lstmcl_model_destroy(m);
+
+    g_precision = LSTMCL_PRECISION_UNSET;
+    g_tuning_file = "";
+    remove(path);
+    lstmcl_context_destroy(ctx);
+}
+
 /* A FIFO as the tuning file: opening it for reading would wait for a
  * writer for ever. It is ignored like an unreadable file, promptly. A
  * directory and a character device likewise. */
@@ -187,6 +288,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tuning_file),
+        cmocka_unit_test(test_tuning_precision),
         cmocka_unit_test(test_tuning_not_regular),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
