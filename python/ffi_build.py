@@ -92,10 +92,15 @@ typedef enum lstmcl_convention {
     LSTMCL_CONVENTION_PYTORCH, LSTMCL_CONVENTION_ONNX, LSTMCL_CONVENTION_KERAS, ...
 } lstmcl_convention;
 
+typedef enum lstmcl_dtype {
+    LSTMCL_DTYPE_F32, LSTMCL_DTYPE_F16, LSTMCL_DTYPE_BF16, ...
+} lstmcl_dtype;
+
 typedef struct lstmcl_tensor {
-    const float *data;
+    const void *data;
     size_t ndim;
     size_t dims[3];
+    lstmcl_dtype dtype;
 } lstmcl_tensor;
 
 typedef struct lstmcl_layer_weights {
@@ -113,6 +118,13 @@ typedef enum lstmcl_algorithm { LSTMCL_ALGO_AUTO, LSTMCL_ALGO_UNSET, ... } lstmc
 const char *lstmcl_algorithm_name(lstmcl_algorithm algorithm);
 lstmcl_status lstmcl_algorithm_from_name(const char *name, lstmcl_algorithm *algorithm);
 
+typedef enum lstmcl_precision {
+    LSTMCL_PRECISION_FP32, LSTMCL_PRECISION_FP16, LSTMCL_PRECISION_BF16, LSTMCL_PRECISION_INT8,
+    LSTMCL_PRECISION_UNSET, ...
+} lstmcl_precision;
+const char *lstmcl_precision_name(lstmcl_precision precision);
+lstmcl_status lstmcl_precision_from_name(const char *name, lstmcl_precision *precision);
+
 typedef struct lstmcl_model_options {
     size_t struct_size;
     lstmcl_algorithm algorithm;
@@ -121,6 +133,7 @@ typedef struct lstmcl_model_options {
     const char *kernel_dir;
     size_t persist_groups;
     size_t persist_spin_limit;
+    lstmcl_precision precision;
     ...;
 } lstmcl_model_options;
 void lstmcl_model_options_init(lstmcl_model_options *options);
@@ -134,6 +147,8 @@ void lstmcl_model_destroy(lstmcl_model *model);
 lstmcl_status lstmcl_model_get_desc(const lstmcl_model *model, lstmcl_model_desc *desc);
 const char *lstmcl_model_algorithm(const lstmcl_model *model, size_t batch);
 size_t lstmcl_model_parameter_count(const lstmcl_model *model);
+lstmcl_precision lstmcl_model_precision(const lstmcl_model *model);
+size_t lstmcl_model_device_bytes(const lstmcl_model *model);
 
 typedef struct lstmcl_forward_args {
     size_t seq_len;

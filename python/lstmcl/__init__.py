@@ -13,6 +13,13 @@ Model files, through the library's loader (the code ``lstmcl run`` uses)::
     graph = lstmcl.load("lstm.onnx")             # ONNX: a Graph, with the
     y, hn, cn = graph(x, h0, c0)                 #   graph's own names and shapes
 
+Reduced precisions: the weights stored on the device as fp16, bf16 or int8
+(arithmetic stays float32), within a stated accuracy of the fp32 model
+(lstmcl.Model, "Precision"); half and bfloat16 weights are taken exactly::
+
+    model = lstmcl.Model.from_torch(lstm.half(), precision="fp16")
+    model = lstmcl.load("lstm.safetensors", precision="int8")
+
 Live streams, their state kept on the device between chunks::
 
     with model.session(max_streams=64, max_chunk=10) as s:

@@ -64,6 +64,19 @@ def float_array(x: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def weight_array(x: Any, name: str) -> Tuple[np.ndarray, str]:
+    """A torch parameter as the library takes a weight: (array, kind).
+    float16 and bfloat16 tensors keep their bits, as a dense uint16 array
+    in host order (kind "f16" or "bf16"), so that no value is rounded twice;
+    every other floating dtype becomes float32 (kind "f32")."""
+    import torch
+    t = _torch_host(x, name)
+    if t.dtype in (torch.float16, torch.bfloat16):
+        kind = "f16" if t.dtype == torch.float16 else "bf16"
+        return np.ascontiguousarray(t.contiguous().view(torch.int16).numpy().view(np.uint16)), kind
+    return float_array(t, name), "f32"
+
+
 def int_array(x: Any, name: str) -> np.ndarray:
     """x as a dense int64 C-order array; integer data only."""
     if is_torch(x):

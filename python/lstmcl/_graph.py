@@ -76,12 +76,19 @@ class Graph(Closing):
     context); distinct graphs run at once. Waiting and running release the
     GIL.
 
+    Precision (``lstmcl.load(path, precision=...)``) applies to every LSTM
+    node alike, as for lstmcl.Model; the plumbing between the nodes runs in
+    float32 on the host.
+
     Attributes:
         inputs, outputs: tuples of lstmcl.GraphPort.
         name: the path or name the file was opened as.
         opset, producer: the ONNX opset and producer_name.
         lstm_count, lstms: the LSTM nodes (lstmcl.GraphLSTM), in graph order.
         device: the lstmcl.Device, or None on the CPU reference path.
+        precision: how every node stores its weights ("fp32", "fp16",
+            "bf16" or "int8").
+        device_bytes: device memory the nodes' weights take, all together.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -160,6 +167,25 @@ class Graph(Closing):
     def is_reference(self) -> bool:
         """True when the LSTM nodes run on lstmcl's CPU reference path."""
         return bool(self._ctx and self._ctx.is_reference)
+
+    @property
+    def precision(self) -> str:
+        """How the LSTM nodes store their weights: "fp32", "fp16", "bf16"
+        or "int8" (every node alike)."""
+        with self._lock:
+            if self._graph is None:
+                raise ValueError("the graph is closed")
+            return ffi.string(lib.lstmcl_precision_name(
+                lib.lstmcl_model_precision(self._models[0]))).decode()
+
+    @property
+    def device_bytes(self) -> int:
+        """Bytes of device memory the LSTM nodes' weights take, all nodes
+        together; 0 on the CPU reference path."""
+        with self._lock:
+            if self._graph is None:
+                raise ValueError("the graph is closed")
+            return sum(int(lib.lstmcl_model_device_bytes(m)) for m in self._models)
 
     def __repr__(self) -> str:
         return "<lstmcl.Graph %s: inputs %s, outputs %s, %d LSTM node%s%s>" % (
@@ -282,7 +308,14 @@ def load(path: Union[str, "os.PathLike[str]", bytes], prefix: Optional[str] = No
             content tells the format).
         prefix: safetensors: the state_dict prefix of the LSTM (such as
             "encoder.rnn.") when the file holds several.
-        device, precision, algorithm: as for Model.from_torch.
+        device, algorithm: as for Model.from_torch.
+        precision: how the model stores its weights: None or "fp32", "fp16",
+            "bf16" or "int8" (see lstmcl.Model, "Precision"); for ONNX,
+            every LSTM node. F16 and BF16 tensors (safetensors) and
+            FLOAT16 and BFLOAT16 initializers (ONNX) are handed to the
+            library as stored: an fp16 checkpoint loaded with
+            precision="fp16" keeps every weight exact. F32 and F64 (DOUBLE)
+            ones are read as float32.
         batch_first: safetensors: whether x and y are (N, T, ...); a state
             dict does not record it. ONNX graphs say it themselves.
         format: None (by the name's ending, else the content),
@@ -292,7 +325,9 @@ def load(path: Union[str, "os.PathLike[str]", bytes], prefix: Optional[str] = No
         FileNotFoundError: no such file.
         lstmcl.InvalidArgumentError: the file is not a model lstmcl reads;
             the message names the file and the tensor, node or field at
-            fault.
+            fault. Also an unknown precision, and a weight beyond half's
+            range under fp16 (by layer, direction, tensor and element).
+        lstmcl.UnsupportedError: algorithm "gemm" with a reduced precision.
         lstmcl.NoDeviceError, lstmcl.DeviceError: as for Model.from_torch.
     """
     if format not in _FORMATS:

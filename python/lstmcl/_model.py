@@ -16,15 +16,24 @@ from ._native import ffi, lib
 Array = Any  # a NumPy array (or anything numpy.asarray takes) or a CPU torch.Tensor
 
 
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+
+# The element types of lstmcl_tensor, by _arrays.weight_array's kind.
+_DTYPES = {"f32": "LSTMCL_DTYPE_F32", "f16": "LSTMCL_DTYPE_F16", "bf16": "LSTMCL_DTYPE_BF16"}
+
+
 def model_options(precision: Optional[str], algorithm: Optional[str]):
     """lstmcl_model_options for the ``precision`` and ``algorithm``
     arguments (a cdata that owns what it points to)."""
-    if precision is not None and precision not in ("fp32", "float32"):
-        raise ValueError("precision=%r: lstmcl computes in float32 only for now (reduced "
-                         "precision is a later feature); use precision=None or 'fp32'"
-                         % (precision,))
     opts = ffi.new("lstmcl_model_options *")
     lib.lstmcl_model_options_init(opts)
+    if precision is not None:
+        if not isinstance(precision, str):
+            raise TypeError("precision must be None or a name (%s), not %s"
+                            % (", ".join(PRECISIONS), type(precision).__name__))
+        prec = ffi.new("lstmcl_precision *")
+        check(lib.lstmcl_precision_from_name(precision.encode(), prec))
+        opts.precision = prec[0]
     if algorithm is not None:
         if not isinstance(algorithm, str):
             raise TypeError("algorithm must be a name such as 'auto' or 'fused-rows', not %s"
@@ -62,6 +71,36 @@ class Model(Closing):
     complex data is refused (TypeError). The results are float32 and of the
     kind ``x`` was: NumPy in, NumPy out; torch in, torch out.
 
+    Precision: how the model stores its weights on the device, chosen when
+    it is created (``precision=``), whatever dtype the module or file holds:
+
+        "fp32"  float32 (the default, None);
+        "fp16"  IEEE half; h and y are rounded to half between steps and
+                layers;
+        "bf16"  bfloat16, likewise;
+        "int8"  int8 with one float scale per row (max |w| / 127); h and y
+                stay float32.
+
+    Arithmetic and the cell state c are float32 in every precision, and so
+    are the arrays a call takes and returns; biases stay float32. Against
+    the same model in fp32, each output (y, hn, cn) satisfies
+    max |difference| / max(max |fp32 output|, 1) <= 1e-2 for fp16, 3e-2 for
+    bf16 and 5e-2 for int8, for weights scaled as trained models' are.
+    Under fp16 a weight of magnitude 65520 or more (it would round to
+    infinity; 65504 is half's largest) is refused. The "gemm" algorithm
+    runs fp32 only.
+
+    ``reference=True`` computes with the weights as the model stores them
+    and rounds h and y as a device does: a device run agrees with it to
+    float32's accuracy, but for a value whose sum lies at a rounding
+    boundary of half or bfloat16, which may round the other way (one unit
+    in the last place, passed on to later steps).
+
+    Half and bfloat16 parameters (a module after ``.half()`` or
+    ``.bfloat16()``, a checkpoint of F16 or BF16 tensors) are handed to the
+    library as they are: each weight is rounded once, from its exact value,
+    to what the model stores (with the matching precision, not at all).
+
     Threads: calls on one model run one at a time (the C API allows one
     thread at a time on a context and its models); every model has a
     context of its own, so distinct models run at once. A thread waiting for
@@ -74,6 +113,8 @@ class Model(Closing):
         bidirectional, bias, batch_first: as nn.LSTM's.
         device: the lstmcl.Device, or None on the CPU reference path.
         is_reference: True on the CPU reference path (device 'cpu').
+        precision: "fp32", "fp16", "bf16" or "int8".
+        device_bytes: device memory the weights take.
 
     A model holds device memory until it is closed (``close()``, a ``with``
     block, or garbage collection).
@@ -112,25 +153,43 @@ class Model(Closing):
         computes what the module computes in eval mode: dropout between
         layers applies only to training.
 
+        A module in half precision runs as it is, its weights exact::
+
+            model = lstmcl.Model.from_torch(lstm.half(), precision="fp16")
+            y, (hn, cn) = model(x)              # x float32 (or any float)
+
+        and compares with ``lstm.float()`` run on the same weights within
+        the fp16 contract (see Model, "Precision").
+
         Args:
             module: a torch.nn.LSTM (or a subclass); its parameters may live
                 on any torch device and in any floating-point dtype.
+                float16 and bfloat16 parameters are handed over as they
+                are, the others converted to float32.
             device: None for $LSTMCL_DEVICE, else the first GPU, else the
                 first device; an index or lstmcl.Device from
                 lstmcl.devices(); a part of a device's name; or "cpu" for
                 lstmcl's CPU reference path.
-            precision: None or "fp32". Only float32 exists today; anything
-                else raises ValueError.
+            precision: how the model stores its weights: None or "fp32"
+                (float32), "fp16", "bf16" or "int8" (see Model,
+                "Precision"). It is chosen here, not taken from the
+                module's dtype: a .half() module with precision None runs
+                in fp32 on its half weights.
             algorithm: None for the automatic choice ($LSTMCL_ALGO, else by
                 device and shape), or one of "auto", "gemm", "fused",
                 "fused-rows", "fused-cols", "persistent", "persistent-rows",
-                "persistent-cols".
+                "persistent-cols". "gemm" runs fp32 only.
 
         Raises:
-            TypeError: module is not an nn.LSTM.
-            ValueError: an unknown precision.
-            lstmcl.InvalidArgumentError: an unknown algorithm, a weight
-                that is NaN or infinite (the message names it).
+            TypeError: module is not an nn.LSTM; precision is not a str.
+            lstmcl.InvalidArgumentError (a ValueError): an unknown
+                precision or algorithm name (the message lists the names);
+                a weight that is NaN or infinite, or beyond half's range
+                under fp16 (the message names the layer, direction, tensor
+                and element).
+            lstmcl.UnsupportedError: algorithm "gemm" with a precision other
+                than fp32, or a precision this device cannot run for the
+                model's size.
             lstmcl.NoDeviceError, lstmcl.ConfigError: no device matches
                 ``device`` (or $LSTMCL_DEVICE).
             lstmcl.DeviceError: the device failed (kernel build, OpenCL).
@@ -154,10 +213,11 @@ class Model(Closing):
 
         def tensor(t, name: str) -> None:
             p = getattr(module, name)
-            a = _arrays.float_array(p.detach().to("cpu"), name)
-            buf = ffi.from_buffer("float[]", a)
+            a, kind = _arrays.weight_array(p.detach().to("cpu"), name)
+            buf = ffi.from_buffer("float[]" if kind == "f32" else "uint16_t[]", a)
             keep.append(buf)
-            t.data = ffi.cast("const float *", buf)
+            t.data = buf
+            t.dtype = getattr(lib, _DTYPES[kind])
             t.ndim = a.ndim
             for k, n in enumerate(a.shape):
                 t.dims[k] = n
@@ -202,6 +262,23 @@ class Model(Closing):
         with self._ctx.lock.exclusive():
             return int(lib.lstmcl_model_parameter_count(self._live()))
 
+    @property
+    def precision(self) -> str:
+        """How the model stores its weights: "fp32", "fp16", "bf16" or
+        "int8" (the ``precision`` it was created with)."""
+        with self._ctx.lock.exclusive():
+            return ffi.string(lib.lstmcl_precision_name(
+                lib.lstmcl_model_precision(self._live()))).decode()
+
+    @property
+    def device_bytes(self) -> int:
+        """Bytes of device memory the model's weights take (every copy the
+        algorithms it may run use, scales and biases); 0 on the CPU
+        reference path. A call's buffers, sized by its T and N, come on
+        top."""
+        with self._ctx.lock.exclusive():
+            return int(lib.lstmcl_model_device_bytes(self._live()))
+
     def algorithm(self, batch: int = 1) -> str:
         """The algorithm a call with ``batch`` sequences runs: "reference"
         on the CPU reference path, else "gemm", "fused-rows", "fused-cols"
@@ -212,13 +289,14 @@ class Model(Closing):
     def __repr__(self) -> str:
         if self._ptr is None:
             return "<lstmcl.Model (closed)>"
-        return ("<lstmcl.Model LSTM(%d, %d, num_layers=%d%s%s%s%s) on %s>"
+        prec = self.precision
+        return ("<lstmcl.Model LSTM(%d, %d, num_layers=%d%s%s%s%s)%s on %s>"
                 % (self.input_size, self.hidden_size, self.num_layers,
                    ", bias=False" if not self.bias else "",
                    ", batch_first=True" if self.batch_first else "",
                    ", bidirectional=True" if self.bidirectional else "",
                    ", proj_size=%d" % self.proj_size if self.proj_size else "",
-                   self._ctx.describe()))
+                   "" if prec == "fp32" else " " + prec, self._ctx.describe()))
 
     def _live(self) -> Any:
         if self._ptr is None:

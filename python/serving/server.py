@@ -96,8 +96,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "lstmcl's CPU reference path (default: $LSTMCL_DEVICE, else the first "
                         "GPU, else the first device)")
     g.add_argument("--precision", default="fp32", metavar="NAME",
-                   help="the precision the model computes in (default fp32, the only one "
-                        "lstmcl has today)")
+                   help="how the model stores its weights: fp32 (default), fp16, bf16 or int8 "
+                        "(lstmcl.Model, \"Precision\")")
     g.add_argument("--algorithm", metavar="NAME",
                    help="force an lstmcl algorithm (auto, gemm, fused, fused-rows, fused-cols, "
                         "persistent, persistent-rows, persistent-cols; default: the automatic "

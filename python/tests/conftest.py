@@ -72,6 +72,31 @@ def assert_close(got, want, tol, what=""):
         % (what, np.unravel_index(k, got.shape), got.flat[k], want.flat[k], tol))
 
 
+# lstmcl.h's accuracy contract for reduced precisions (lstmcl_precision):
+# against the same model in float32, per output,
+# max |difference| / max(max |float32 output|, 1).
+CONTRACT = {"fp32": None, "fp16": 1e-2, "bf16": 3e-2, "int8": 5e-2}
+
+
+def contract_deviation(got, want):
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    return float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1.0))
+
+
+def assert_contract(got, want, precision, what=""):
+    """got (a reduced-precision run) within the contract of `precision`
+    against want (float32); returns the deviation."""
+    got = np.asarray(got)
+    assert got.shape == np.shape(want), "%s: shape %s, want %s" % (what, got.shape,
+                                                                   np.shape(want))
+    assert np.all(np.isfinite(got)), "%s: not finite" % what
+    dev = contract_deviation(got, want)
+    assert dev <= CONTRACT[precision], ("%s: %s deviates %.3g from float32 (contract %g)"
+                                        % (what, precision, dev, CONTRACT[precision]))
+    return dev
+
+
 def torch_lstm_reference(module, x, h0=None, c0=None, lengths=None):
     """nn.LSTM's own result, in eval mode; lengths through packing."""
     import torch
@@ -94,4 +119,5 @@ def torch_lstm_reference(module, x, h0=None, c0=None, lengths=None):
 @pytest.fixture
 def helpers():
     return types.SimpleNamespace(tolerance=tolerance, assert_close=assert_close,
-                                 torch_lstm=torch_lstm_reference, cli_data=CLI_DATA)
+                                 torch_lstm=torch_lstm_reference, cli_data=CLI_DATA,
+                                 contract=CONTRACT, assert_contract=assert_contract)

@@ -101,9 +101,9 @@ def test_device_from_environment(monkeypatch):
 def test_arguments():
     with pytest.raises(TypeError, match="torch.nn.LSTM, not GRU"):
         lstmcl.Model.from_torch(torch.nn.GRU(3, 4))
-    with pytest.raises(ValueError, match="float32 only for now .reduced precision is a later "
-                                         "feature"):
-        lstmcl.Model.from_torch(torch.nn.LSTM(3, 4), precision="fp16")
+    with pytest.raises(lstmcl.InvalidArgumentError,
+                       match='precision "fp8" is not one of fp32, fp16, bf16, int8'):
+        lstmcl.Model.from_torch(torch.nn.LSTM(3, 4), precision="fp8")
     with pytest.raises(lstmcl.InvalidArgumentError, match='algorithm "fastest" is not one of '
                                                           'auto, gemm'):
         lstmcl.Model.from_torch(torch.nn.LSTM(3, 4), algorithm="fastest")

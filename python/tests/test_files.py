@@ -26,7 +26,7 @@ ROLE_OF_OPTION = {"--input": "X", "--seq-lens": "sequence_lens", "--h0": "initia
 OUTPUT_OF_OPTION = {"--output": "Y", "--hn": "Y_h", "--cn": "Y_c"}
 # The committed cases run in the fast tier; the others in the full tier.
 FAST_CASES = {"st_basic", "st_bidir2_f16_lens", "st_proj_bf16_prefix", "ox_bidir_peep_clip",
-              "ox_reverse_layout1", "tx_2bi_init", "tx_1_bf_zero"}
+              "ox_reverse_layout1", "tx_2bi_init", "tx_1_bf_zero", "pr_fp16_half"}
 
 
 def manifest():
@@ -63,14 +63,19 @@ def graph_tolerance(helpers, graph, T):
 @pytest.mark.parametrize("case", manifest())
 def test_committed_models(helpers, device, case):
     """Every committed model: PyTorch's / onnxruntime's outputs as recorded,
-    and for ONNX onnxruntime's outputs computed now."""
+    and for ONNX onnxruntime's outputs computed now. A case of the command's
+    tests run with a reduced --precision is loaded with that precision and
+    held to its accuracy contract against the recorded float32 outputs."""
     data = helpers.cli_data
     inputs = {opt: np.load(os.path.join(data, f)) for opt, f in case["inputs"].items()}
     expect = {opt: np.load(os.path.join(data, f)) for opt, f in case["expect"].items()}
     extra = case["extra"]
     prefix = extra[extra.index("--prefix") + 1] if "--prefix" in extra else None
+    precision = extra[extra.index("--precision") + 1] if "--precision" in extra else None
     path = os.path.join(data, case["model"])
-    m = lstmcl.load(path, prefix=prefix, device=device, batch_first="--batch-first" in extra)
+    m = lstmcl.load(path, prefix=prefix, device=device, batch_first="--batch-first" in extra,
+                    precision=precision)
+    assert m.precision == (precision or "fp32")
     x = inputs["--input"]
     T = max(x.shape[:2])
     if isinstance(m, lstmcl.Model):
@@ -95,7 +100,7 @@ def test_committed_models(helpers, device, case):
         # type than X (the files that test lstmcl's conversions): those are
         # checked against the outputs recorded for them.
         names, ort_out = [], []
-        if all(n.layout == 0 for n in m.lstms):
+        if all(n.layout == 0 for n in m.lstms) and precision is None:
             with open(path, "rb") as f:
                 model_bytes = f.read()
             try:
@@ -105,7 +110,10 @@ def test_committed_models(helpers, device, case):
         for name, o in zip(names, ort_out):
             helpers.assert_close(res[name], o, tol, "%s %s vs onnxruntime" % (case["name"], name))
     for opt, want in expect.items():
-        helpers.assert_close(got[opt], want, tol, "%s %s" % (case["name"], opt))
+        if precision:
+            helpers.assert_contract(got[opt], want, precision, "%s %s" % (case["name"], opt))
+        else:
+            helpers.assert_close(got[opt], want, tol, "%s %s" % (case["name"], opt))
     if isinstance(m, lstmcl.Graph):
         m.close()
 
