@@ -381,6 +381,19 @@ og_uninit u-gpu-pcolsS "persistent-cols stack (4 groups)" gpu uninit --algo pers
 og_uninit u-gpu-prowsS "persistent-rows stack (4 groups)" gpu uninit --algo persistent-rows "${stack[@]}" --expect-algo persistent
 
 # ---------------------------------------------------------------------------
+# Reduced precisions (kernels/lstm_wtype.h: half, bfloat16, int8 loads and
+# scales, h rounded as stored): the kernels that read weights, each once per
+# precision, with the stack's projection and lstm_step4; gemm_nt's tails.
+for prec in fp16 bf16 int8; do
+  og "$prec-rowsS" "fused-rows stack ($prec)" default races --precision "$prec" --algo fused-rows "${stack[@]}" --expect-algo fused-rows
+  og "$prec-rowsM" "fused-rows I=13 T=3 (gemm_nt, $prec)" default races --precision "$prec" --algo fused-rows "${odd_m[@]}" --expect-algo fused-rows
+  og "$prec-colsS" "fused-cols stack ($prec)" default races --precision "$prec" --algo fused-cols "${stack[@]}" --expect-algo fused-cols
+  og "$prec-prowsS" "persistent-rows stack ($prec)" default races --precision "$prec" --algo persistent-rows "${stack[@]}" --expect-algo persistent
+  og "$prec-gpu-pcolsS" "persistent-cols stack (4 groups, R local, $prec)" gpu races --precision "$prec" --algo persistent-cols "${stack[@]}" --expect-algo persistent
+  og_uninit "u-$prec-rowsS" "fused-rows stack ($prec)" default uninit --precision "$prec" --algo fused-rows "${stack[@]}" --expect-algo fused-rows
+done
+
+# ---------------------------------------------------------------------------
 # Item 4 on Oclgrind: 4 groups on one simulator thread. Group 0 spins alone
 # until the spin limit, gives up and raises the flag; the others see it at
 # their first barrier. The pass must finish on the fused step, right, and

@@ -549,8 +549,41 @@ static void poison(float *p, size_t n)
 /* Runs one case on ctx; returns 1 when every output is within tolerance,
  * else 0 with the reason in msg (mismatching values are printed as they are
  * found). Releases everything before returning. */
+/* The accuracy contract of a reduced precision (include/lstmcl.h,
+ * lstmcl_precision): per output, max |got - gold| / max(max |gold|, 1). */
+static double contract_bound(lstmcl_precision p)
+{
+    return p == LSTMCL_PRECISION_FP16 ? 1e-2 : p == LSTMCL_PRECISION_BF16 ? 3e-2 : 5e-2;
+}
+
+static double deviation(const gold_array *gold, const float *got)
+{
+    double dmax = 0.0, rmax = 1.0;
+    for (size_t i = 0; i < gold->count; i++) {
+        double d = fabs((double)got[i] - gold->v[i]);
+        if (!(d <= dmax)) /* a NaN wins */
+            dmax = d;
+        if (fabs(gold->v[i]) > rmax)
+            rmax = fabs(gold->v[i]);
+    }
+    return dmax / rmax;
+}
+
+/* Runs a case on ctx. prec fp32: the outputs against the goldens within
+ * the tolerances above; a reduced precision: within its accuracy contract,
+ * the deviations (y, hn, cn) returned in dev[3]. */
+static int run_case_prec(const char *path, lstmcl_context *ctx, int on_device,
+                         lstmcl_precision prec, double dev[3], char *msg, size_t msglen);
+
 static int run_case(const char *path, lstmcl_context *ctx, int on_device, char *msg,
                     size_t msglen)
+{
+    double dev[3];
+    return run_case_prec(path, ctx, on_device, LSTMCL_PRECISION_FP32, dev, msg, msglen);
+}
+
+static int run_case_prec(const char *path, lstmcl_context *ctx, int on_device,
+                         lstmcl_precision prec, double dev[3], char *msg, size_t msglen)
 {
     msg[0] = '\0';
     gold_case *gc = malloc(sizeof(*gc));
@@ -595,7 +628,11 @@ static int run_case(const char *path, lstmcl_context *ctx, int on_device, char *
         snprintf(msg, msglen, "%s: %s", path, err);
         goto done;
     }
-    lstmcl_status st = lstmcl_model_create(ctx, &gc->desc, gc->convention, layers, &model);
+    lstmcl_model_options opts;
+    lstmcl_model_options_init(&opts);
+    opts.precision = prec;
+    lstmcl_status st =
+        lstmcl_model_create_with(ctx, &gc->desc, gc->convention, layers, &opts, &model);
     if (st != LSTMCL_SUCCESS) {
         snprintf(msg, msglen, "%s: lstmcl_model_create: %s (%d): %s", path,
                  lstmcl_status_string(st), (int)st, lstmcl_thread_last_error());
@@ -644,6 +681,21 @@ static int run_case(const char *path, lstmcl_context *ctx, int on_device, char *
                      (int)st, lstmcl_thread_last_error());
             ok = 0;
             break;
+        }
+        if (prec != LSTMCL_PRECISION_FP32) {
+            dev[0] = deviation(gy, y);
+            dev[1] = deviation(ghn, hn);
+            dev[2] = deviation(gcn, cn);
+            const double bound = contract_bound(prec);
+            if (!(dev[0] <= bound && dev[1] <= bound && dev[2] <= bound)) {
+                snprintf(msg, msglen,
+                         "%s: %s: %s deviates from the goldens by y %.3g, hn %.3g, cn %.3g "
+                         "(contract %.3g)",
+                         path, what, lstmcl_precision_name(prec), dev[0], dev[1], dev[2],
+                         bound);
+                ok = 0;
+            }
+            continue;
         }
         double atol = REF_ATOL, rtol = REF_RTOL;
         if (on_device && pass == 0)
@@ -698,6 +750,24 @@ static void test_device(void **state)
         skip();
     if (!run_case(t->path, g_device, 1, g_msg, sizeof(g_msg)))
         fail_msg("device, case %s: %s", t->name, g_msg);
+}
+
+/* Every reduced precision on the reference (which computes what a device
+ * computes in that precision, as test_device checks), against the goldens
+ * within the accuracy contract; the deviations are printed. */
+static void test_precision(void **state)
+{
+    const gold_test *t = *state;
+    assert_non_null(g_reference);
+    static const lstmcl_precision precs[] = {LSTMCL_PRECISION_FP16, LSTMCL_PRECISION_BF16,
+                                             LSTMCL_PRECISION_INT8};
+    for (size_t i = 0; i < sizeof precs / sizeof precs[0]; i++) {
+        double dev[3] = {0, 0, 0};
+        if (!run_case_prec(t->path, g_reference, 0, precs[i], dev, g_msg, sizeof(g_msg)))
+            fail_msg("precision, case %s: %s", t->name, g_msg);
+        printf("deviation %-20s %s  y %.2e  hn %.2e  cn %.2e\n", t->name,
+               lstmcl_precision_name(precs[i]), dev[0], dev[1], dev[2]);
+    }
 }
 
 static int reference_setup(void **state)
@@ -764,19 +834,21 @@ static size_t load_cases(gold_test *tests, size_t max)
     return n;
 }
 
-/* test_golden [reference|device]: the reference path's group, the device's,
- * or (no argument) both. */
+/* test_golden [reference|device|precision]: the reference path's group,
+ * the device's, the reduced precisions' contract on the reference, or (no
+ * argument) the first two. */
 int main(int argc, char **argv)
 {
-    int want_ref = 1, want_dev = 1;
+    int want_ref = 1, want_dev = 1, want_prec = 0;
     if (argc > 2 || (argc == 2 && strcmp(argv[1], "reference") != 0 &&
-                     strcmp(argv[1], "device") != 0)) {
-        fprintf(stderr, "usage: test_golden [reference|device]\n");
+                     strcmp(argv[1], "device") != 0 && strcmp(argv[1], "precision") != 0)) {
+        fprintf(stderr, "usage: test_golden [reference|device|precision]\n");
         return 2;
     }
     if (argc == 2) {
         want_ref = strcmp(argv[1], "reference") == 0;
-        want_dev = !want_ref;
+        want_prec = strcmp(argv[1], "precision") == 0;
+        want_dev = !want_ref && !want_prec;
     }
     /* Numbers in the case files use '.'; the C locale guarantees strtod and
      * strtof read them so whatever the environment says. */
@@ -785,7 +857,8 @@ int main(int argc, char **argv)
     gold_test *cases = calloc(GOLD_MAX_CASES, sizeof(*cases));
     struct CMUnitTest *ref = calloc(GOLD_MAX_CASES, sizeof(*ref));
     struct CMUnitTest *dev = calloc(GOLD_MAX_CASES, sizeof(*dev));
-    if (!cases || !ref || !dev) {
+    struct CMUnitTest *prc = calloc(GOLD_MAX_CASES, sizeof(*prc));
+    if (!cases || !ref || !dev || !prc) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
@@ -798,6 +871,8 @@ int main(int argc, char **argv)
             ref[i].initial_state = &cases[i];
             dev[i] = ref[i];
             dev[i].test_func = test_device;
+            prc[i] = ref[i];
+            prc[i].test_func = test_precision;
         }
         rc = 0;
         if (want_ref)
@@ -806,7 +881,11 @@ int main(int argc, char **argv)
         if (want_dev)
             rc |= _cmocka_run_group_tests("golden_device", dev, n, device_setup,
                                           device_teardown);
+        if (want_prec)
+            rc |= _cmocka_run_group_tests("golden_precision", prc, n, reference_setup,
+                                          reference_teardown);
     }
+    free(prc);
     free(dev);
     free(ref);
     free(cases);
