@@ -10,7 +10,8 @@
  *   LDW(p, i)    element i of p as a float (int8: q, unscaled: the scale
  *                of the row multiplies the row's dot product once);
  *   LDW8(p, i)   elements i .. i+7 as a float8 (i a multiple of 8, p
- *                aligned as the host arranges the rows: 8 elements);
+ *                aligned as the host arranges the rows: 8 elements; the
+ *                bfloat16 and int8 forms load them as one uint4 or ulong);
  *   hround(v), hround8(v)   v rounded to what h and y store (half or
  *                bfloat16, to nearest even, as host/precision.c rounds;
  *                v itself for fp32 and int8). */
@@ -37,7 +38,7 @@ inline float8 hround8(const float8 v)
 #elif WPREC == 2
 #define WTYPE ushort
 #define LDW(p, i) as_float((uint)(p)[i] << 16)
-#define LDW8(p, i) as_float8(convert_uint8(vload8((i) / 8, (p))) << 16)
+#define LDW8(p, i) as_float8(convert_uint8(as_ushort8(((__global const uint4 *)(p))[(i) / 8])) << 16)
 inline float hround(const float v)
 {
     const uint u = as_uint(v);
@@ -51,7 +52,7 @@ inline float8 hround8(const float8 v)
 #elif WPREC == 3
 #define WTYPE char
 #define LDW(p, i) convert_float((p)[i])
-#define LDW8(p, i) convert_float8(vload8((i) / 8, (p)))
+#define LDW8(p, i) convert_float8(as_char8(((__global const ulong *)(p))[(i) / 8]))
 #define hround(v) (v)
 #define hround8(v) (v)
 #else
