@@ -70,7 +70,7 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fputs(
-        "usage: lstmcl-bench [--suite deepbench|throughput|stack|smoke | -H N [-I N] [-N N] [-T N]\n"
+        "usage: lstmcl-bench [--suite deepbench|throughput|stack|smoke[,...] | -H N [-I N] [-N N] [-T N]\n"
         "                    [-L N] [--proj P] [--bidirectional]] [options]\n"
         "       lstmcl-bench --suite stream [...]   live streams (--suite stream --help)\n"
         "  --devices LIST      all (default), or a comma list of device indices, name\n"
@@ -453,6 +453,20 @@ static int make_suite(const char *name, bench_config *out, size_t *count)
         n = add_config(out, n, 17, 7, 3, 9, 2, 0, 1);
         n = add_config(out, n, 34, 17, 1, 4, 1, 16, 0);
         n = add_config(out, n, 64, 64, 4, 8, 2, 0, 0);
+    } else if (strchr(name, ',')) {
+        /* a comma list: the suites one after another */
+        char buf[256];
+        if (strlen(name) >= sizeof buf)
+            return -1;
+        strcpy(buf, name);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            size_t k = 0;
+            /* (every suite has at most 15 configurations) */
+            if (n + 16 > MAX_CONFIGS || make_suite(tok, out + n, &k))
+                return -1;
+            n += k;
+        }
     } else {
         return -1;
     }
@@ -1104,7 +1118,7 @@ int main(int argc, char **argv)
     }
     if (o.target_ms <= 0.0)
         o.target_ms = o.suite && !strcmp(o.suite, "smoke") ? 20.0 : 200.0;
-    int rec = o.rec >= 0 ? o.rec : (o.suite && !strcmp(o.suite, "deepbench"));
+    int rec = o.rec >= 0 ? o.rec : (o.suite && strstr(o.suite, "deepbench") != NULL);
 
     bench_run_info run;
     run_info_init(&run, &o, argc, argv, suite);

@@ -804,7 +804,9 @@ LSTMCL_API const char *lstmcl_session_last_error(const lstmcl_session *session);
  *                weight_hr_l{k}, "_reverse" for the backward direction,
  *                possibly under a prefix such as "encoder.rnn.". Layers,
  *                directions, sizes, biases and projection are read from the
- *                shapes; F32, F16, BF16 and F64 tensors become float. The
+ *                shapes; F32 and F64 tensors become float, F16 and BF16
+ *                ones are kept as stored (lstmcl_tensor's dtype), so that
+ *                a model rounds each weight once, from its exact value. The
  *                file gives one LSTM in the PyTorch convention.
  *   ONNX         opsets 7 to 22: a graph of one LSTM node with any of its
  *                attributes, or the graph torch.onnx.export writes for an
@@ -817,7 +819,8 @@ LSTMCL_API const char *lstmcl_session_last_error(const lstmcl_session *session);
  *                with the graph's own input and output shapes.
  *
  * Opening a file reads and checks all of it, and keeps the LSTMs' weights
- * (converted to float) and, for ONNX, the graph. Every weight must be
+ * (FLOAT16 and BFLOAT16 as stored, other types converted to float) and,
+ * for ONNX, the graph. Every weight must be
  * finite. A file that cannot be read, or that is not one of the above, is
  * LSTMCL_ERROR_INVALID_ARGUMENT; the message starts with the file's name
  * and names the tensor, node or field at fault, e.g.

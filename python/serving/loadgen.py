@@ -259,7 +259,10 @@ class Pool:
 
     def __init__(self, source: model_source.Source, args: argparse.Namespace) -> None:
         t0 = time.monotonic()
-        ref = source.build(device="cpu")
+        # The reference in the server's precision: the same stored weights
+        # and the same rounding of h, so answers are checked as tightly as
+        # in fp32 (the precision's accuracy contract is tested elsewhere).
+        ref = source.build(device="cpu", precision=args.precision)
         self.shape = model_source.shape_of(ref)
         self.parameter_count = ref.parameter_count
         rng = np.random.default_rng(args.data_seed)
@@ -273,7 +276,8 @@ class Pool:
             y, hn, cn = model_source.forward(ref, x[None], np.array([t], np.int32))
             self.x.append(x)
             self.want.append((y[0], hn[:, 0], cn[:, 0]))
-            self.tol.append(args.tolerance_scale * model_source.tolerance(self.shape, int(t)))
+            self.tol.append(args.tolerance_scale
+                            * model_source.tolerance(self.shape, int(t), args.precision))
         ref.close()
         self.seconds = time.monotonic() - t0
 

@@ -272,7 +272,7 @@ class Instance:
         lengths = np.array([steps, max(1, steps // 2)], np.int32)
         got = model_source.forward(self.model, x, lengths)
         want = model_source.forward(self.model, x, lengths, reference=True)
-        tol = model_source.tolerance(self.shape, steps)
+        tol = model_source.tolerance(self.shape, steps, self.model.precision)
         for name, g, w in zip(("y", "hn", "cn"), got, want):
             worst, where = model_source.excess(g, w, tol)
             if worst > 1.0:
