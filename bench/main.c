@@ -743,8 +743,12 @@ static int time_model(bench_device *d, lstmcl_model *model, const bench_config *
         run.args.cn = bufs[3];
     }
 
-    /* warm-up, then a second pass to calibrate; a warm-up that alone fills
-     * the target and takes a second or more stands for both */
+    /* warm-up, then a second pass to calibrate. Both always run: the first
+     * pass of a model compiles (and PoCL compiles a kernel again at its
+     * first launch with a new work-group shape, which the automatic
+     * choice's trial of its second candidate meets in the next pass), so
+     * a slow first pass says nothing about the rest; calibrated on it, a
+     * row once got one timed pass of 230 ms where the others took 3. */
     double est = 0.0, dev_ms = NAN;
     for (int pass = 0; pass < 2; ++pass) {
         lstmcl_status st;
@@ -760,8 +764,6 @@ static int time_model(bench_device *d, lstmcl_model *model, const bench_config *
             set_error(r, what, st, d->ctx);
             goto done;
         }
-        if (est >= target_ms && est >= BENCH_SLOW_MS)
-            break;
     }
     size_t reps = bench_calibrate(est, target_ms, o->max_reps);
     walls = malloc(reps * sizeof *walls);

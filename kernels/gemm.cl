@@ -4,9 +4,9 @@
  * C (M x Nc) = A (M x K) B^T, B (Nc x K): both operands row-major with K
  * contiguous, as the input projection X W^T is. Each work-item computes
  * 4 columns of C for a block of GEMM_ROWS rows, GEMM_TR rows at a time: a
- * GEMM_TR x 4 tile with float8 partial sums along K (for float weights
- * 2 x 4, sized for the 16 vector registers of an AVX2 core: 8
- * accumulators, 6 operand loads per step of 8). A work-group's items (host/gemm.c: 16 of them, 64 columns) share the
+ * GEMM_TR x 4 tile with float16 partial sums along K (GEMM_VW; for float
+ * weights 2 x 4: 8 accumulators, 6 operand loads per step). A
+ * work-group's items (host/gemm.c: 16 of them, 64 columns) share the
  * block's rows, which stay in the core's cache while each item streams
  * them past its four rows of B. GPUs use CLBlast's tuned SGEMM instead.
  *
@@ -17,22 +17,45 @@
  * at the end. No other build options; no preconditions on M, Nc, K or
  * alignment. */
 
-/* Rows of a tile: 2 for float weights (8 accumulators, within an AVX2
- * core's 16 vector registers); 4 for stored half, bfloat16 and int8
- * weights, whose conversion each load of B pays and a taller tile spreads
- * over twice the products (15-25% faster on PoCL with AVX-512's 32
+/* Rows of a tile: 2 for float weights (8 accumulators); 4 for stored
+ * half, bfloat16 and int8 weights, whose conversion each load of B pays
+ * and a taller tile spreads over twice the products (15-25% faster on PoCL with AVX-512's 32
  * registers, H = 256, I = 2048, N = 4, T = 100). */
 #define GEMM_TR (WPREC == 0 ? 2 : 4)
 
-/* Elements 8k .. 8k+7 of a row of B, which need not be aligned (K is any
- * size): vload8 and its half and bfloat16 forms need only the element's
- * alignment. */
+/* Elements of B and A per load (floatV, vloadV; LDWV(p, k) loads block k
+ * of a row of B, which need not be aligned, K being any size: vloadn and
+ * its half form need only the element's alignment): 16, so that AVX-512 cores get full-width
+ * registers (PoCL and Intel's runtime lower a float16 to one; float8 ran at
+ * about 63 GFLOP-pairs/s on 2 cores, near the 256-bit peak). Measured on
+ * H = 256, I = 2048, N = 4, T = 100, fused-rows: fp32 14.8-17.2 ms
+ * against 18.5-25.7 with 8 on PoCL, 11.3 against 19.6 (best of two) on
+ * Intel's runtime; int8 16.5-21.7 against 19.8-22.5. */
+#ifndef GEMM_VW
+#define GEMM_VW 16
+#endif
+#if GEMM_VW == 16
+#define floatV float16
+#define vloadV vload16
+#define hsumV(v) hsum8g((v).lo + (v).hi)
 #if WPREC == 0 || WPREC == 3
-#define LDWV8(p, k) convert_float8(vload8((k), (p)))
+#define LDWV(p, k) convert_float16(vload16((k), (p)))
 #elif WPREC == 1
-#define LDWV8(p, k) vload_half8((k), (p))
+#define LDWV(p, k) vload_half16((k), (p))
 #else
-#define LDWV8(p, k) as_float8(convert_uint8(vload8((k), (p))) << 16)
+#define LDWV(p, k) as_float16(convert_uint16(vload16((k), (p))) << 16)
+#endif
+#else
+#define floatV float8
+#define vloadV vload8
+#define hsumV(v) hsum8g(v)
+#if WPREC == 0 || WPREC == 3
+#define LDWV(p, k) convert_float8(vload8((k), (p)))
+#elif WPREC == 1
+#define LDWV(p, k) vload_half8((k), (p))
+#else
+#define LDWV(p, k) as_float8(convert_uint8(vload8((k), (p))) << 16)
+#endif
 #endif
 
 /* Rows of C per work-item (host/gemm.c's LC_GEMM_ROWS). */
@@ -59,22 +82,22 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
     __global const WTYPE *b1 = B + b_off + (long)min(c0 + 1, Nc - 1) * K;
     __global const WTYPE *b2 = B + b_off + (long)min(c0 + 2, Nc - 1) * K;
     __global const WTYPE *b3 = B + b_off + (long)min(c0 + 3, Nc - 1) * K;
-    const int K8 = K / 8;
+    const int K8 = K / GEMM_VW;
     for (int r0 = rb; r0 < re; r0 += GEMM_TR) {
         __global const float *a0 = A + a_off + (long)r0 * K;
         __global const float *a1 = A + a_off + (long)min(r0 + 1, M - 1) * K;
-        float8 s00 = 0.0f, s01 = 0.0f, s02 = 0.0f, s03 = 0.0f;
-        float8 s10 = 0.0f, s11 = 0.0f, s12 = 0.0f, s13 = 0.0f;
+        floatV s00 = 0.0f, s01 = 0.0f, s02 = 0.0f, s03 = 0.0f;
+        floatV s10 = 0.0f, s11 = 0.0f, s12 = 0.0f, s13 = 0.0f;
 #if GEMM_TR == 4
         __global const float *a2 = A + a_off + (long)min(r0 + 2, M - 1) * K;
         __global const float *a3 = A + a_off + (long)min(r0 + 3, M - 1) * K;
-        float8 s20 = 0.0f, s21 = 0.0f, s22 = 0.0f, s23 = 0.0f;
-        float8 s30 = 0.0f, s31 = 0.0f, s32 = 0.0f, s33 = 0.0f;
+        floatV s20 = 0.0f, s21 = 0.0f, s22 = 0.0f, s23 = 0.0f;
+        floatV s30 = 0.0f, s31 = 0.0f, s32 = 0.0f, s33 = 0.0f;
 #endif
         for (int k = 0; k < K8; k++) {
-            const float8 w0 = LDWV8(b0, k), w1 = LDWV8(b1, k);
-            const float8 w2 = LDWV8(b2, k), w3 = LDWV8(b3, k);
-            const float8 x0 = vload8(k, a0), x1 = vload8(k, a1);
+            const floatV w0 = LDWV(b0, k), w1 = LDWV(b1, k);
+            const floatV w2 = LDWV(b2, k), w3 = LDWV(b3, k);
+            const floatV x0 = vloadV(k, a0), x1 = vloadV(k, a1);
             s00 = fma(x0, w0, s00);
             s01 = fma(x0, w1, s01);
             s02 = fma(x0, w2, s02);
@@ -84,7 +107,7 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
             s12 = fma(x1, w2, s12);
             s13 = fma(x1, w3, s13);
 #if GEMM_TR == 4
-            const float8 x2 = vload8(k, a2), x3 = vload8(k, a3);
+            const floatV x2 = vloadV(k, a2), x3 = vloadV(k, a3);
             s20 = fma(x2, w0, s20);
             s21 = fma(x2, w1, s21);
             s22 = fma(x2, w2, s22);
@@ -95,11 +118,11 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
             s33 = fma(x3, w3, s33);
 #endif
         }
-        float r[GEMM_TR][4] = {{hsum8g(s00), hsum8g(s01), hsum8g(s02), hsum8g(s03)},
-                               {hsum8g(s10), hsum8g(s11), hsum8g(s12), hsum8g(s13)},
+        float r[GEMM_TR][4] = {{hsumV(s00), hsumV(s01), hsumV(s02), hsumV(s03)},
+                               {hsumV(s10), hsumV(s11), hsumV(s12), hsumV(s13)},
 #if GEMM_TR == 4
-                               {hsum8g(s20), hsum8g(s21), hsum8g(s22), hsum8g(s23)},
-                               {hsum8g(s30), hsum8g(s31), hsum8g(s32), hsum8g(s33)},
+                               {hsumV(s20), hsumV(s21), hsumV(s22), hsumV(s23)},
+                               {hsumV(s30), hsumV(s31), hsumV(s32), hsumV(s33)},
 #endif
         };
         for (int i = 0; i < GEMM_TR; i++) {
@@ -111,7 +134,7 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
                     break;
                 __global const WTYPE *bj = B + b_off + (long)(c0 + jj) * K;
                 float v = r[i][jj];
-                for (int k = K8 * 8; k < K; k++)
+                for (int k = K8 * GEMM_VW; k < K; k++)
                     v = fma(ai[k], LDW(bj, k), v);
 #if WPREC == 3
                 v *= b_scale[c0 + jj];
