@@ -37,7 +37,7 @@
 #if GEMM_VW == 16
 #define floatV float16
 #define vloadV vload16
-#define hsumV(v) hsum8g((v).lo + (v).hi)
+#define hsumV(v) hsum16g(v)
 #if WPREC == 0 || WPREC == 3
 #define LDWV(p, k) convert_float16(vload16((k), (p)))
 #elif WPREC == 1
@@ -60,6 +60,15 @@
 
 /* Rows of C per work-item (host/gemm.c's LC_GEMM_ROWS). */
 #define GEMM_ROWS 64
+
+/* The sum of a float16's lanes, from its named lanes: Oclgrind 21.10's
+ * uninitialized-value check (-cl-opt-disable) took the .lo/.hi halves of
+ * a float16 for uninitialized. */
+inline float hsum16g(const float16 v)
+{
+    return (((v.s0 + v.s8) + (v.s1 + v.s9)) + ((v.s2 + v.sa) + (v.s3 + v.sb))) +
+           (((v.s4 + v.sc) + (v.s5 + v.sd)) + ((v.s6 + v.se) + (v.s7 + v.sf)));
+}
 
 inline float hsum8g(const float8 v)
 {

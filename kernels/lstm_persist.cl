@@ -187,6 +187,9 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
 #else
         for (int ub = 0; ub < UPG; ub += WG_J) {
             const int u = u0 + ub + lid;
+            /* the scales read by every item, as in the rows layout */
+            const int uc = min(u, u1 - 1);
+            const float4 sc = wscale4(wscale, uc / HID, uc % HID);
             if (u >= u1)
                 continue;
             const int d = u / HID, j = u % HID;
@@ -198,7 +201,6 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
             __global const WTYPE *w = wr + (long)d * HOUT * 4 * HID + j;
             const long ks = 4 * HID, gs = HID;
 #endif
-            const float4 sc = wscale4(wscale, d, j);
             for (int n = 0; n < N; n++) {
                 const float4 r = dot_col(w, ks, gs, xd + n * HOUT_PAD) * sc;
                 finish_cell(j, n, d, step, T, N, r.x, r.y, r.z, r.w, xd + n * HOUT_PAD,
