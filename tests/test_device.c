@@ -132,6 +132,22 @@ static int compare(const char *what, const float *got, const float *ref, size_t 
     return 1;
 }
 
+/* The model of desc and lw with options o, on the reference context, run
+ * on a's inputs into y, hn and cn. */
+static void reference_run(const lstmcl_model_desc *desc, const lstmcl_layer_weights *lw,
+                          const lstmcl_model_options *o, lstmcl_forward_args *a, float *y,
+                          float *hn, float *cn)
+{
+    lstmcl_model *m = NULL;
+    assert_int_equal(lstmcl_model_create_with(g_ref, desc, LSTMCL_CONVENTION_PYTORCH, lw, o, &m),
+                     LSTMCL_SUCCESS);
+    a->y = y;
+    a->hn = hn;
+    a->cn = cn;
+    assert_int_equal(lstmcl_forward(m, a), LSTMCL_SUCCESS);
+    lstmcl_model_destroy(m);
+}
+
 /* Runs case c with data from `seed` on the device and the reference. */
 static void run_case(const tcase *c, uint64_t seed)
 {
@@ -257,43 +273,18 @@ static void run_case(const tcase *c, uint64_t seed)
         cn32[k] = malloc(nc * sizeof(float));
         assert_true(y32[k] && hn32[k] && cn32[k]);
     }
-    if (reduced) {
-        lstmcl_model *m32 = NULL;
-        assert_int_equal(
-            lstmcl_model_create_with(g_ref, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &o32, &m32),
-            LSTMCL_SUCCESS);
-        a.y = y32[0];
-        a.hn = hn32[0];
-        a.cn = cn32[0];
-        assert_int_equal(lstmcl_forward(m32, &a), LSTMCL_SUCCESS);
-        lstmcl_model_destroy(m32);
-    }
+    if (reduced)
+        reference_run(&desc, lw, &o32, &a, y32[0], hn32[0], cn32[0]);
     for (size_t i = 0; i < npool; i++)
         perturb(&r, pool[i], pool_n[i]);
     perturb(&r, x, nx);
     perturb(&r, h0, nh);
     perturb(&r, c0, nc);
-    lstmcl_model *mp = NULL;
-    assert_int_equal(
-        lstmcl_model_create_with(g_ref, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &opts, &mp),
-        LSTMCL_SUCCESS);
-    a.y = yp;
-    a.hn = hnp;
-    a.cn = cnp;
-    assert_int_equal(lstmcl_forward(mp, &a), LSTMCL_SUCCESS);
-    lstmcl_model_destroy(mp);
+    reference_run(&desc, lw, &opts, &a, yp, hnp, cnp);
     double sens_y = spread(y[1], yp, ny), sens_h = spread(hn[1], hnp, nh),
            sens_c = spread(cn[1], cnp, nc);
     if (reduced) {
-        lstmcl_model *m32 = NULL;
-        assert_int_equal(
-            lstmcl_model_create_with(g_ref, &desc, LSTMCL_CONVENTION_PYTORCH, lw, &o32, &m32),
-            LSTMCL_SUCCESS);
-        a.y = y32[1];
-        a.hn = hn32[1];
-        a.cn = cn32[1];
-        assert_int_equal(lstmcl_forward(m32, &a), LSTMCL_SUCCESS);
-        lstmcl_model_destroy(m32);
+        reference_run(&desc, lw, &o32, &a, y32[1], hn32[1], cn32[1]);
         sens_y = fmax(sens_y, spread(y32[0], y32[1], ny));
         sens_h = fmax(sens_h, spread(hn32[0], hn32[1], nh));
         sens_c = fmax(sens_c, spread(cn32[0], cn32[1], nc));
