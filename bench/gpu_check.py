@@ -47,8 +47,14 @@ def log(msg):
     print("gpu_check.py: " + msg, file=sys.stderr)
 
 
-def r_bytes(H):
-    """Bytes of R read per step when it streams from memory: 4H x H floats."""
+def r_bytes(H, precision="fp32"):
+    """Bytes of R read per step when it streams from memory: 4H x H
+    weights in the precision's stored type (int8 with a float scale per
+    row)."""
+    if precision in ("fp16", "bf16"):
+        return 8 * H * H
+    if precision == "int8":
+        return 4 * H * H + 16 * H
     return 16 * H * H
 
 
@@ -312,19 +318,20 @@ def bandwidth_rows(work, suites, mem):
     big = max(ceil) if ceil else None
     out = []
 
-    def add(source, H, T, who, algo, ms, timer, devname):
+    def add(source, H, T, who, algo, ms, timer, devname, precision="fp32"):
         if not ms:
             return
         step_s = ms * 1e-3 / T
-        gbs = r_bytes(H) / step_s / 1e9
+        nbytes = r_bytes(H, precision)
+        gbs = nbytes / step_s / 1e9
         c = ceil.get(r_bytes(H), {})
         # torch-cuda runs on the GPU whose OpenCL device is measured, when there is one
         peak = peaks.get(devname) or (next(iter(peaks.values()))
                                       if who == "torch-cuda" and len(peaks) == 1 else None)
         row = {"source": source, "H": H, "T": T, "device": devname, "who": who,
-               "algorithm": algo, "timer": timer, "us_per_step": step_s * 1e6,
-               "r_bytes_per_step": r_bytes(H), "gbs": gbs,
-               "fits_cache": (r_bytes(H) <= cache) if cache else None,
+               "algorithm": algo, "precision": precision, "timer": timer,
+               "us_per_step": step_s * 1e6, "r_bytes_per_step": nbytes, "gbs": gbs,
+               "fits_cache": (nbytes <= cache) if cache else None,
                "frac_dram_peak": gbs / peak if peak else None,
                "frac_read_at_size": gbs / c["read_gbs"] if c.get("read_gbs") else None,
                "frac_dram_read": gbs / ceil[big]["read_gbs"]
@@ -341,7 +348,8 @@ def bandwidth_rows(work, suites, mem):
                 continue
             dev = ms_of(r.get("device_ms"))
             add("bw-H%d" % H, H, r["T"], "lstmcl", r.get("algorithm"), dev or ms_of(r["wall_ms"]),
-                "device" if dev else "wall", names.get(r["device"], r["device"]))
+                "device" if dev else "wall", names.get(r["device"], r["device"]),
+                r.get("precision", "fp32"))
     doc = suites.get("deepbench")
     if doc:
         names = {d["label"]: d["name"] for d in doc["devices"]}
@@ -355,7 +363,7 @@ def bandwidth_rows(work, suites, mem):
             else:
                 add("deepbench", r["H"], r["T"], "lstmcl", r.get("algorithm"),
                     ms_of(r.get("recurrent_only_ms")), "wall, recurrent only",
-                    names.get(r["device"], r["device"]))
+                    names.get(r["device"], r["device"]), r.get("precision", "fp32"))
     return out
 
 
@@ -365,7 +373,8 @@ def chart(path, bw, mem):
     import matplotlib.pyplot as plt
     series = {}
     for r in bw:
-        name = "%s %s (%s, T=%d)" % (r["who"], r["algorithm"] or "", r["timer"], r["T"])
+        name = "%s %s %s (%s, T=%d)" % (r["who"], r["algorithm"] or "", r.get("precision", ""),
+                                         r["timer"], r["T"])
         series.setdefault(name.replace("  ", " "), {})[r["H"]] = r["gbs"]
     ceilings = {}
     for s in (mem or {}).get("sizes", []):
@@ -472,7 +481,8 @@ def report(a):
                 print("  %s / lstmcl (%s): geomean %.2f, %.2f-%.2f over %d configurations"
                       % (b, who, v["geomean"], v["min"], v["max"], v["n"]))
     if bw:
-        print("== bandwidth of R at N = 1 (16 H^2 bytes per step / time per step)")
+        print("== bandwidth of R at N = 1 (R's bytes per step in the row's precision: "
+              "16 H^2 fp32, 8 H^2 fp16/bf16, 4 H^2 int8 / time per step)")
         if mem:
             cache = mem.get("l2_bytes") if mem.get("device") == "cuda" else mem.get("llc_bytes")
             print("  %s (%s): %s %.0f MiB; torch reads: %s" % (
@@ -481,9 +491,10 @@ def report(a):
                 ", ".join("%d MiB %.0f GB/s" % (s["bytes"] >> 20, s.get("read_gbs") or 0)
                           for s in mem.get("sizes", []))))
         for r in bw:
-            print("  H=%-5d T=%-4d %-14s %-16s %8.2f us/step %9.1f GB/s  fits cache: %-5s"
+            print("  H=%-5d T=%-4d %-14s %-16s %-4s %8.2f us/step %9.1f GB/s  fits cache: %-5s"
                   "  of DRAM peak: %s  of read at size: %s  (%s)"
-                  % (r["H"], r["T"], r["who"], r["algorithm"] or "-", r["us_per_step"], r["gbs"],
+                  % (r["H"], r["T"], r["who"], r["algorithm"] or "-", r.get("precision", "fp32"),
+                     r["us_per_step"], r["gbs"],
                      r["fits_cache"], "%.0f%%" % (100 * r["frac_dram_peak"])
                      if r["frac_dram_peak"] else "-",
                      "%.0f%%" % (100 * r["frac_read_at_size"]) if r["frac_read_at_size"] else "-",

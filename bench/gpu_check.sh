@@ -61,6 +61,12 @@
 #   GPU_CHECK_ALGO        lstmcl-bench --algo for the suites (default: the
 #                         library's automatic choice)
 #   GPU_CHECK_BW_T        sequence length of the bandwidth runs (default 100)
+#   GPU_CHECK_PRECISION   lstmcl-bench --precision of the bandwidth runs
+#                         (default fp32,fp16,int8: the bytes of R per step
+#                         that reduced precisions save are what a GPU's
+#                         small-batch step is bound by)
+#   GPU_CHECK_SUITE_PRECISION  lstmcl-bench --precision of the suites
+#                         (default fp32)
 #   GPU_CHECK_CACHE_DIR   the kernel cache (default: a new, empty one)
 # Environment (prepare): BUILD_DIR, JOBS (build jobs), PACK_SH (default
 # ../shared/device/pack.sh), GPU_CHECK_SELECT (tests, a Python regex over CTest
@@ -306,6 +312,7 @@ phase_suite() { # suite pct
   log "$s: lstmcl-bench --suite $s --devices $devices, baseline $baselines (limit ${limit} s)"
   LSTMCL_BASELINES=$baselines LSTMCL_BASELINES_SERVER=$sock timeout -k 10 "$limit" \
     "$bench" --suite "$s" --devices "$devices" "${algo[@]}" --no-onednn --baselines \
+    --precision "${GPU_CHECK_SUITE_PRECISION:-fp32}" \
     --python "$py" --baselines-script "$root/bench/baselines.py" --target-ms "$target_ms" \
     --json "$work/$s.json" --csv "$work/$s.csv" | tee "$work/$s.txt"
   rc=${PIPESTATUS[0]}
@@ -328,7 +335,8 @@ phase_bandwidth() {
     fi
     log "bandwidth: H=$H N=1 T=$bw_t, persistent and fused-cols (limit ${limit} s)"
     timeout -k 10 "$limit" "$bench" -H "$H" -I 1 -N 1 -T "$bw_t" --devices "$devices" \
-      --algo persistent,fused-cols --no-baselines --no-peaks --target-ms "$target_ms" \
+      --algo persistent,fused-cols --precision "${GPU_CHECK_PRECISION:-fp32,fp16,int8}" \
+      --no-baselines --no-peaks --target-ms "$target_ms" \
       --json "$work/bw-H$H.json" | tee "$work/bw-H$H.txt"
     rc=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] || {
