@@ -1186,7 +1186,7 @@ int main(int argc, char **argv)
                              py.versions[i]);
             for (size_t i = 0; i < py.nmissing; ++i)
                 if (want_int8 || bench_python_precision(py.missing[i]) == LSTMCL_PRECISION_FP32) {
-                    char note[256];
+                    char note[sizeof py.missing[0] + sizeof py.missing_why[0] + 8];
                     snprintf(note, sizeof note, "%s off: %s", py.missing[i], py.missing_why[i]);
                     fprintf(stderr, "lstmcl-bench: python baseline %s\n", note);
                     add_note(&run, "python baseline %s", note);
