@@ -99,12 +99,6 @@ enum { BENCH_MAX_PRECISIONS = 4 };
  * bench_tensor_dev per output, include/lstmcl.h): 0 for fp32. */
 double bench_precision_bound(lstmcl_precision p);
 
-/* What a stored h may add to the difference from the reference of the same
- * model under precision p: a float sum that lies near a rounding boundary
- * of half or bfloat16 may round to the neighbouring value (a step of 2^-11
- * or 2^-8 of |h| <= 1), and such a difference passes on; 4 steps, as
- * host/demo.c allows. 0 for fp32 and int8 (h stays float). */
-double bench_storage_tolerance(lstmcl_precision p);
 
 /* ------------------------------------------------------------------------ */
 /* Devices, peaks and results                                                */

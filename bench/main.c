@@ -1323,7 +1323,7 @@ int main(int argc, char **argv)
                     bench_result *r = &round_res[rd * runs + k];
                     run_on_device(&devs[di], &w, w_rec.data ? &w_rec : NULL, prec_ref[pi],
                                   check_ref, &o, o.target_ms,
-                                  tol + bench_storage_tolerance(o.precs[pi]), &mopts, r);
+                                  tol + lstmcl_precision_reference_allowance(o.precs[pi]), &mopts, r);
                     if (o.nalgos && !devs[di].is_reference && !r->algo[0])
                         snprintf(r->algo, sizeof r->algo, "%s", o.algos[ai]);
                 }

@@ -229,11 +229,3 @@ double bench_precision_bound(lstmcl_precision p)
     }
 }
 
-double bench_storage_tolerance(lstmcl_precision p)
-{
-    if (p == LSTMCL_PRECISION_FP16)
-        return 4.0 / 2048.0;
-    if (p == LSTMCL_PRECISION_BF16)
-        return 4.0 / 256.0;
-    return 0.0;
-}

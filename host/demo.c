@@ -286,11 +286,7 @@ int main(int argc, char **argv)
      * with h stored in half or bfloat16, a value whose float sum lies near
      * a rounding boundary may round to the neighbouring value (a step of
      * 2^-11 or 2^-8 of |h| <= 1), and such a difference passes on. */
-    double tol = 1e-6 * (double)(I + H) + 1e-5;
-    if (opt.precision == LSTMCL_PRECISION_FP16)
-        tol += 4.0 / 2048.0;
-    else if (opt.precision == LSTMCL_PRECISION_BF16)
-        tol += 4.0 / 256.0;
+    double tol = 1e-6 * (double)(I + H) + 1e-5 + lstmcl_precision_reference_allowance(opt.precision);
     if (!finite || maxerr > tol) {
         printf("FAILED: %s exceeds the tolerance %.3g\n",
                finite ? "the error" : "a non-finite output", tol);

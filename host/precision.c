@@ -45,6 +45,20 @@ lstmcl_status lstmcl_precision_from_name(const char *name, lstmcl_precision *pre
                    name ? name : "(null)", (int)(sizeof list - 3), list);
 }
 
+double lstmcl_precision_reference_allowance(lstmcl_precision precision)
+{
+    /* 4 units of the stored type's rounding step relative to |h| <= 1:
+     * 2^-11 for half's 11-bit significand, 2^-8 for bfloat16's 8 */
+    switch (precision) {
+    case LSTMCL_PRECISION_FP16:
+        return 4.0 / 2048.0;
+    case LSTMCL_PRECISION_BF16:
+        return 4.0 / 256.0;
+    default:
+        return 0.0;
+    }
+}
+
 size_t lc_precision_bytes(lstmcl_precision p)
 {
     return p == LSTMCL_PRECISION_FP16 || p == LSTMCL_PRECISION_BF16 ? 2

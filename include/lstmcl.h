@@ -479,6 +479,17 @@ LSTMCL_API const char *lstmcl_precision_name(lstmcl_precision precision);
 LSTMCL_API lstmcl_status lstmcl_precision_from_name(const char *name,
                                                     lstmcl_precision *precision);
 
+/* What a comparison of a device result with lstmcl_forward_reference on the
+ * same model must allow on top of float32 summation order, relative to
+ * max(|reference value|, 1): where h is stored in half or bfloat16, a gate
+ * sum near a rounding boundary may round to one neighbour on the device and
+ * to the other on the reference, and the difference passes on to later
+ * steps. 4 units in the last place of h's stored type: 4 * 2^-11 for fp16,
+ * 4 * 2^-8 for bf16; 0 for fp32 and int8 (h stays float) and for a value
+ * outside the table. The library's device tests, lstmcl run --validate
+ * and lstmcl-bench add this. */
+LSTMCL_API double lstmcl_precision_reference_allowance(lstmcl_precision precision);
+
 /* Settings of one model, given at its creation (lstmcl_model_create_with).
  * Fill it with lstmcl_model_options_init, then change what you need: every
  * field starts "unset", and an unset field takes its default from the

@@ -124,6 +124,7 @@ typedef enum lstmcl_precision {
 } lstmcl_precision;
 const char *lstmcl_precision_name(lstmcl_precision precision);
 lstmcl_status lstmcl_precision_from_name(const char *name, lstmcl_precision *precision);
+double lstmcl_precision_reference_allowance(lstmcl_precision precision);
 
 typedef struct lstmcl_model_options {
     size_t struct_size;

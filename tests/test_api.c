@@ -48,6 +48,19 @@ static void test_status_strings(void **state)
     assert_int_equal(LSTMCL_ERROR_INVALID_CONFIG, 11);
 }
 
+/* The allowance for h stored in half or bfloat16 against the reference:
+ * 4 units of the stored type's rounding step (lstmcl.h). */
+static void test_reference_allowance(void **state)
+{
+    (void)state;
+    assert_true(lstmcl_precision_reference_allowance(LSTMCL_PRECISION_FP16) == 0x1p-9);
+    assert_true(lstmcl_precision_reference_allowance(LSTMCL_PRECISION_BF16) == 0x1p-6);
+    assert_true(lstmcl_precision_reference_allowance(LSTMCL_PRECISION_FP32) == 0.0);
+    assert_true(lstmcl_precision_reference_allowance(LSTMCL_PRECISION_INT8) == 0.0);
+    assert_true(lstmcl_precision_reference_allowance(LSTMCL_PRECISION_UNSET) == 0.0);
+    assert_true(lstmcl_precision_reference_allowance((lstmcl_precision)99) == 0.0);
+}
+
 static void test_activation_table(void **state)
 {
     (void)state;
@@ -463,6 +476,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_activation_table),
+        cmocka_unit_test(test_reference_allowance),
         cmocka_unit_test(test_devices_and_contexts),
         cmocka_unit_test(test_model_metadata),
         cmocka_unit_test(test_no_opencl_platform),

@@ -302,10 +302,7 @@ static void run_case(const tcase *c, uint64_t seed)
     /* h stored in half or bfloat16: a value whose float sum lies near a
      * rounding boundary may round to the neighbour on one side and not the
      * other (2^-11 or 2^-8 of |h|), and the difference passes on. */
-    if (g_prec == LSTMCL_PRECISION_FP16)
-        tol += 4.0 / 2048.0;
-    else if (g_prec == LSTMCL_PRECISION_BF16)
-        tol += 4.0 / 256.0;
+    tol += lstmcl_precision_reference_allowance(g_prec);
     int ok = tu_all_finite(y[1], ny) && tu_all_finite(hn[1], nh) && tu_all_finite(cn[1], nc);
     if (!ok)
         fprintf(stderr, "reference produced NaN/Inf\n  %s\n", desc_text);

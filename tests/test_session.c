@@ -319,9 +319,7 @@ static void test_precisions(void **state)
             ts_make(&st[k], ref, &t.desc, lengths[k], k % 2, 3000 + k);
             st[k].slot = k;
         }
-        g_store_tol = precs[p] == LSTMCL_PRECISION_FP16   ? 4.0f / 2048.0f
-                      : precs[p] == LSTMCL_PRECISION_BF16 ? 4.0f / 256.0f
-                                                          : 0.0f;
+        g_store_tol = (float)lstmcl_precision_reference_allowance(precs[p]);
         for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
             o.algorithm = algos[a];
             lstmcl_model *m = tm_create(g_dev, &t, &o);

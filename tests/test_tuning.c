@@ -64,7 +64,7 @@ static void check_forward(lstmcl_model *m, size_t H, size_t N)
     /* a reduced precision rounds h where it is stored: a sum near a
      * rounding boundary may round to the neighbouring half (4 steps of
      * 2^-11 allowed, as lstmcl-demo does) */
-    double tol = g_precision == LSTMCL_PRECISION_FP16 ? 1e-5 + 4.0 / 2048.0 : 1e-5;
+    double tol = 1e-5 + lstmcl_precision_reference_allowance(g_precision);
     assert_true(tu_max_abs_diff(y, yr, T * N * H, NULL) < tol);
 }
 

@@ -577,11 +577,7 @@ static double validate_tolerance(const run_opts *o)
 {
     if (o->tolerance)
         return strtod(o->tolerance, NULL);
-    switch (o->model_opts.precision) {
-    case LSTMCL_PRECISION_FP16: return 1e-4 + 4.0 / 2048.0;
-    case LSTMCL_PRECISION_BF16: return 1e-4 + 4.0 / 256.0;
-    default: return 1e-4;
-    }
+    return 1e-4 + lstmcl_precision_reference_allowance(o->model_opts.precision);
 }
 
 /* Writes the outputs asked for, all or nothing (output.h). outs[k] is the

@@ -49,7 +49,7 @@ from ._devices import Device, devices
 from ._errors import (ConfigError, DeviceError, Error, InvalidArgumentError, NoDeviceError,
                       OutOfMemoryError, UnsupportedError)
 from ._graph import Graph, GraphLSTM, GraphPort, load
-from ._model import Model, Session
+from ._model import Model, Session, reference_allowance
 from . import _native
 
 __version__ = _native.ffi.string(_native.lib.lstmcl_version_string()).decode()
@@ -70,5 +70,5 @@ del _name, _count
 __all__ = [
     "ConfigError", "Device", "DeviceError", "Error", "Graph", "GraphLSTM", "GraphPort",
     "InvalidArgumentError", "Model", "NoDeviceError", "OutOfMemoryError", "Session",
-    "UnsupportedError", "devices", "load",
+    "UnsupportedError", "devices", "load", "reference_allowance",
 ]

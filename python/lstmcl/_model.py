@@ -44,6 +44,18 @@ def model_options(precision: Optional[str], algorithm: Optional[str]):
     return opts
 
 
+def reference_allowance(precision: Optional[str] = None) -> float:
+    """What a comparison of a device result with the CPU reference
+    (``reference=True``) of the same model must allow on top of float32
+    summation order, relative to max(|reference value|, 1): where h is
+    stored in half or bfloat16 a sum near a rounding boundary may round to
+    either neighbour, 4 units of the stored type's last place (4 * 2**-11
+    for "fp16", 4 * 2**-8 for "bf16"); 0.0 for "fp32", "int8" and None.
+    An unknown name raises lstmcl.InvalidArgumentError."""
+    opts = model_options(precision, None)
+    return float(lib.lstmcl_precision_reference_allowance(opts.precision))
+
+
 def _torch_lstm_class():
     import torch
     return torch.nn.LSTM

@@ -245,7 +245,8 @@ def tolerance(shape: Shape, steps: int, precision: Optional[str] = None) -> floa
     k = ((shape.directions * hout if shape.num_layers > 1 else 0) + shape.input_size + hout
          + (shape.hidden_size if shape.proj_size else 0) + 4)
     tol = 3e-7 * k * (1.0 + 0.25 * math.sqrt(steps))
-    return tol + {"fp16": 4.0 / 2048.0, "bf16": 4.0 / 256.0}.get(precision or "fp32", 0.0)
+    import lstmcl
+    return tol + lstmcl.reference_allowance(precision)
 
 
 def excess(got: Any, want: Any, tol: float) -> Tuple[float, str]:

@@ -121,6 +121,30 @@ def test_fp16_overflow(device):
         lstmcl.Model.from_torch(module, device=device, precision=name).close()
 
 
+@pytest.mark.parametrize("precision", ("fp32",) + REDUCED)
+def test_against_reference_within_allowance(device, precision):
+    """The device against the CPU reference of the same model: float32
+    summation order plus lstmcl.reference_allowance(precision), the
+    allowance for an h stored in half or bfloat16 that rounds to its other
+    neighbour (4 * 2**-11 for fp16, 4 * 2**-8 for bf16, 0 otherwise)."""
+    expected = {"fp32": 0.0, "fp16": 4 * 2.0 ** -11, "bf16": 4 * 2.0 ** -8, "int8": 0.0}
+    assert lstmcl.reference_allowance(precision) == expected[precision]
+    module = make_module(*FAST, 59)
+    x, h0, c0 = inputs(module, 12, 3, 59)
+    with lstmcl.Model.from_torch(module, device=device, precision=precision) as model:
+        got = model(x, h0, c0)
+        want = model(x, h0, c0, reference=True)
+    tol = 1e-5 + lstmcl.reference_allowance(precision)
+    for g, w in zip((got[0],) + got[1], (want[0],) + want[1]):
+        assert np.max(np.abs(g - w)) <= tol * max(1.0, float(np.max(np.abs(w))))
+
+
+def test_reference_allowance_names():
+    assert lstmcl.reference_allowance(None) == 0.0
+    with pytest.raises(lstmcl.InvalidArgumentError, match="precision .fp8. is not one of"):
+        lstmcl.reference_allowance("fp8")
+
+
 def test_gemm_refuses_reduced_precision(device):
     if device == "cpu":
         pytest.skip("the reference path runs no algorithm")
