@@ -46,6 +46,27 @@
  * counts as "not faster". When it runs as the choice it waits longer
  * (plan.c), and a pass that gives up then counts with its rerun.
  *
+ * Other lstmcl threads. Two threads running passes on CPU devices at once
+ * (two models, two contexts, a server's instances) share the cores, and
+ * there the persistent kernel is a gamble: beside two busy processes and a
+ * second lstmcl thread, PoCL at H = 512, N = 4 took 200 ms a pass with it
+ * against 16 with the fused step, while at H = 2048 it ranged from 35%
+ * faster to slower than the fused step from one run to the next
+ * (bench/results/pocl-contention-3.*). Measuring there does not settle it
+ * either: each thread's passes time the other thread's choice as much as
+ * their own, and a second set of measurements kept for shared passes
+ * ended on the persistent kernel at H = 1024, N = 4 at 1.8 times the
+ * fused step's time. So beside another thread the fused step runs, which
+ * is never far from the best there, and the measurements made alone stay
+ * as they were. The model knows of the other thread without measuring:
+ * each pass on a CPU device marks the cores as in use by its thread until
+ * it is expected to end (the last timed pass's length; a pass that is
+ * waited for clears the mark when it ends). A pass that finds another
+ * thread's mark, and this model's passes for LC_SHARED_HOLD seconds (at
+ * least 4 passes' time) after, run the fused step, outside the
+ * measurements: no trial, no probe, no sample. One thread running several
+ * models in turn (a graph's stack) is not sharing.
+ *
  * lstmcl_forward (host arrays) waits for every pass anyway, so each pass
  * is timed. lstmcl_forward_cl returns before the device finishes; there
  * only the passes that must be timed (the first runs and probes) and the
@@ -54,6 +75,8 @@
  * counted. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,12 +86,60 @@
 #define LC_CHOICE_PROBE_MAX 256
 #define LC_CHOICE_MARGIN 0.95
 #define LC_CHOICE_CLEAR 1.3 /* a lead that one sample of each settles */
+#define LC_SHARED_HOLD 0.25   /* seconds of fused passes after another thread's
+                               * work was seen */
+#define LC_FIRST_PASS_GUESS 0.1 /* seconds a pass not yet timed is expected
+                                 * to take */
 
 double lc_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The cores' mark: the expected end of the latest pass on a CPU device, in
+ * milliseconds of lc_now_seconds() (upper bits), and the thread that made
+ * it (LC_TID_BITS). One word, so that a clear by its own thread cannot
+ * undo another thread's newer mark. */
+#define LC_TID_BITS 16
+static _Atomic uint64_t lc_cores_mark;
+static atomic_uint lc_next_tid;
+static _Thread_local unsigned lc_tid;
+
+static unsigned lc_thread_id(void)
+{
+    while (!lc_tid) /* 1 .. 2^16 - 1; two threads 65535 apart share an id */
+        lc_tid = (atomic_fetch_add(&lc_next_tid, 1) + 1) & ((1u << LC_TID_BITS) - 1);
+    return lc_tid;
+}
+
+static uint64_t lc_ms(double seconds)
+{
+    return seconds > 0 ? (uint64_t)(seconds * 1e3) : 0;
+}
+
+/* Whether another thread's pass is expected to be running at `now`. */
+static int lc_cores_shared(double now)
+{
+    const uint64_t v = atomic_load(&lc_cores_mark);
+    const unsigned tid = (unsigned)(v & ((1u << LC_TID_BITS) - 1));
+    return tid && tid != lc_thread_id() && (v >> LC_TID_BITS) >= lc_ms(now);
+}
+
+/* This thread runs a pass that should end at `until`. */
+static void lc_cores_mark_busy(double until)
+{
+    atomic_store(&lc_cores_mark, (lc_ms(until) + 1) << LC_TID_BITS | lc_thread_id());
+}
+
+/* This thread's pass ended: its mark, unless another thread's replaced
+ * it, goes. */
+static void lc_cores_mark_done(void)
+{
+    uint64_t v = atomic_load(&lc_cores_mark);
+    if ((v & ((1u << LC_TID_BITS) - 1)) == lc_thread_id())
+        atomic_compare_exchange_strong(&lc_cores_mark, &v, (uint64_t)0);
 }
 
 static lc_choice_slot *lc_choice_slot_for(lstmcl_model *m, size_t N)
@@ -107,6 +178,8 @@ static lstmcl_algorithm lc_candidate_algo(int k)
 
 lstmcl_algorithm lc_choice_current(const lstmcl_model *m, size_t N)
 {
+    if (lc_now_seconds() < m->choice.shared_until)
+        return lc_candidate_algo(0);
     const lc_choice_slot *s = lc_choice_slot_find(m, N);
     return lc_candidate_algo(s ? s->current : 1);
 }
@@ -164,10 +237,25 @@ static int lc_choice_measured(const lc_choice_slot *s)
 lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed)
 {
     lc_choice *c = &m->choice;
+    const double now = lc_now_seconds();
+    const double expect = c->pass_s > 0 ? c->pass_s : LC_FIRST_PASS_GUESS;
+    if (lc_cores_shared(now)) {
+        const double hold = 4 * expect > LC_SHARED_HOLD ? 4 * expect : LC_SHARED_HOLD;
+        c->shared_until = now + hold;
+    }
+    lc_cores_mark_busy(now + 1.5 * expect);
+    c->probing = 0;
+    c->shared = now < c->shared_until;
+    if (c->shared) {
+        /* beside another thread's work: the fused step, unmeasured */
+        c->pass_candidate = 0;
+        c->short_wait = 0;
+        *timed = sync;
+        return lc_candidate_algo(0);
+    }
     lc_choice_slot *s = lc_choice_slot_for(m, N);
     s->last_use = ++c->clock;
     int k;
-    c->probing = 0;
     if (!lc_choice_measured(s)) {
         /* in turn, the persistent kernel first */
         k = s->trials++ % 2 == 0;
@@ -186,9 +274,9 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
     }
     c->pass_candidate = k;
     /* The persistent kernel on trial (not yet measured, or probed) waits
-     * at its barrier for a short time only: where the cores are busy a
-     * trial costs a few milliseconds and a rerun on the fused step, not a
-     * slow pass. */
+     * at its barrier for a short time only: where busy processes hold the
+     * cores a trial costs a few milliseconds and a rerun on the fused
+     * step, not a slow pass. */
     const int trial = !lc_choice_measured(s) || c->probing;
     c->short_wait = k == 1 && trial;
     *timed = sync || k == 1 || trial;
@@ -198,9 +286,13 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
 void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave_up)
 {
     lc_choice *c = &m->choice;
-    lc_choice_slot *s = lc_choice_slot_for(m, N);
     const int k = c->pass_candidate, trial = c->short_wait;
     c->short_wait = 0;
+    lc_cores_mark_done();
+    c->pass_s = seconds;
+    if (c->shared)
+        return; /* outside the measurements */
+    lc_choice_slot *s = lc_choice_slot_for(m, N);
     if (!c->warm[k]) {
         /* the first launch of this kernel in this model: neither its time
          * nor a give-up (its first touches of the weights, the runtime's

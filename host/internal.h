@@ -178,6 +178,9 @@ typedef struct lc_choice {
     int pass_candidate; /* of the pass begun last */
     int probing;
     int short_wait; /* the pass runs the persistent kernel on trial */
+    int shared;          /* the pass runs beside another thread's work */
+    double shared_until; /* lc_now_seconds() until which passes are shared */
+    double pass_s;       /* seconds of the last timed pass (0: none yet) */
 } lc_choice;
 
 struct lstmcl_model {

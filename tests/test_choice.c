@@ -5,13 +5,16 @@
  * then 16, 32, ... while the choice holds; a slower running choice gives
  * way at once; a probe that is faster wins back; a persistent kernel whose
  * trials give up (busy cores) is set aside; batch sizes keep their own
- * measurements in a few slots, the least recently used replaced. */
+ * measurements in a few slots, the least recently used replaced; beside
+ * another thread's pass the fused step runs, unmeasured. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -258,6 +261,68 @@ static void test_one_outlier_does_not_switch(void **state)
     free(m);
 }
 
+/* Another thread begins a pass on its own model (an asynchronous caller's
+ * fused pass: its mark stays until the pass is expected to end). */
+static void *other_thread_pass(void *arg)
+{
+    lstmcl_model *m = arg;
+    int t = 0;
+    (void)lc_choice_begin(m, 4, 0, &t);
+    return NULL;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Beside another lstmcl thread's work the cores are shared: the fused
+ * step runs, no trial or probe of the persistent kernel, no sample, until
+ * the other thread has been quiet for the hold; one thread running
+ * several models in turn is not sharing. */
+static void test_other_threads_work(void **state)
+{
+    (void)state;
+    lstmcl_model *a = model(), *b = model(), *other = model();
+    world w = {1e-3, 2e-3, 0, 0};
+    /* one thread, two models in turn: each tries the persistent kernel */
+    assert_int_equal(pass(a, 4, &w, NULL), P);
+    assert_int_equal(pass(b, 4, &w, NULL), P);
+    assert_int_equal(pass(a, 4, &w, NULL), F);
+    assert_int_equal(pass(b, 4, &w, NULL), F);
+    const lc_choice_slot before = a->choice.slot[0];
+    assert_int_equal(before.N, 4);
+
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, other_thread_pass, other), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    /* its pass may still run: the fused step, timed only because this
+     * caller waits anyway, and outside the measurements */
+    for (int i = 0; i < 6; i++) {
+        int timed = -1;
+        assert_int_equal(pass(a, 4, &w, &timed), F);
+        assert_true(timed);
+        assert_int_equal(current(a, 4), F);
+        w.async = 1;
+        assert_int_equal(pass(a, 4, &w, &timed), F);
+        assert_false(timed);
+        w.async = 0;
+    }
+    assert_int_equal(a->choice.slot[0].samples[0], before.samples[0]);
+    assert_int_equal(a->choice.slot[0].samples[1], before.samples[1]);
+    assert_int_equal(a->choice.slot[0].trials, before.trials);
+
+    /* the other thread's mark (its first pass, expected to take 0.1 s)
+     * and the hold (0.25 s) over: the trials go on where they were */
+    sleep_seconds(0.4);
+    assert_int_equal(pass(a, 4, &w, NULL), P);
+    assert_int_equal(a->choice.slot[0].samples[1], before.samples[1] + 1);
+    free(a);
+    free(b);
+    free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_trials_that_give_up),
         cmocka_unit_test(test_slots_per_batch),
         cmocka_unit_test(test_one_outlier_does_not_switch),
+        cmocka_unit_test(test_other_threads_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
