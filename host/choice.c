@@ -50,22 +50,32 @@
  * (two models, two contexts, a server's instances) share the cores, and
  * there the persistent kernel is a gamble: beside two busy processes and a
  * second lstmcl thread, PoCL at H = 512, N = 4 took 200 ms a pass with it
- * against 16 with the fused step, while at H = 2048 it ranged from 35%
- * faster to slower than the fused step from one run to the next
- * (bench/results/pocl-contention-3.*). Measuring there does not settle it
- * either: each thread's passes time the other thread's choice as much as
- * their own, and a second set of measurements kept for shared passes
- * ended on the persistent kernel at H = 1024, N = 4 at 1.8 times the
- * fused step's time. So beside another thread the fused step runs, which
- * is never far from the best there, and the measurements made alone stay
- * as they were. The model knows of the other thread without measuring:
- * each pass on a CPU device marks the cores as in use by its thread until
- * it is expected to end (the last timed pass's length; a pass that is
- * waited for clears the mark when it ends). A pass that finds another
- * thread's mark, and this model's passes for LC_SHARED_HOLD seconds (at
- * least 4 passes' time) after, run the fused step, outside the
- * measurements: no trial, no probe, no sample. One thread running several
- * models in turn (a graph's stack) is not sharing.
+ * against 16 with the fused step, Intel's runtime at H = 2048, N = 4 15 s
+ * against 0.45, while PoCL at H = 2048, N = 4 was 1.2-1.46 times faster
+ * with it in 7 runs (bench/results, the contention-shared runs).
+ * Measuring there as alone does not settle it: each thread's passes time
+ * the other thread's choice as much as their own, and a second set of
+ * such measurements ended on the persistent kernel at H = 1024, N = 4 at
+ * 1.8 times the fused step's time.
+ * So beside another thread the fused step runs, outside the measurements
+ * made alone, which stay as they were; only where its steps are long
+ * (LC_SHARED_LONG_STEP), so that a slice lost at a barrier is a small part
+ * of a step, is the persistent kernel tried, once after the first fused
+ * pass and then after 8, 16, ... passes, waiting at its barrier as long
+ * as when chosen (a trial's short wait gave up on PoCL at H = 2048, where
+ * the kernel was the faster one): it runs on while its passes stay
+ * faster, and a try that gives up or trails ends its turn. (With 8 ms,
+ * H = 1536, N = 4 on PoCL, 8.2-8.7 ms a step shared, was tried and one
+ * run ended at twice the fused step's time: the two threads' tries meet.) These use
+ * single samples, kept per batch size apart from the measurements made
+ * alone.
+ * The model knows of the other thread without measuring: each pass on a
+ * CPU device marks the cores as in use by its thread until it is expected
+ * to end (the last timed pass's length; a pass that is waited for clears
+ * the mark when it ends). A pass that finds another thread's mark, and
+ * this model's passes for LC_SHARED_HOLD seconds (at least 4 passes' time)
+ * after, are shared. One thread running several models in turn (a graph's
+ * stack) is not sharing.
  *
  * lstmcl_forward (host arrays) waits for every pass anyway, so each pass
  * is timed. lstmcl_forward_cl returns before the device finishes; there
@@ -88,6 +98,8 @@
 #define LC_CHOICE_CLEAR 1.3 /* a lead that one sample of each settles */
 #define LC_SHARED_HOLD 0.25   /* seconds of fused passes after another thread's
                                * work was seen */
+#define LC_SHARED_LONG_STEP 9.5e-3 /* seconds per step of the fused step, shared,
+                                  * from which the persistent kernel is tried */
 #define LC_FIRST_PASS_GUESS 0.1 /* seconds a pass not yet timed is expected
                                  * to take */
 
@@ -178,9 +190,10 @@ static lstmcl_algorithm lc_candidate_algo(int k)
 
 lstmcl_algorithm lc_choice_current(const lstmcl_model *m, size_t N)
 {
-    if (lc_now_seconds() < m->choice.shared_until)
-        return lc_candidate_algo(0);
+    const int shared = lc_now_seconds() < m->choice.shared_until;
     const lc_choice_slot *s = lc_choice_slot_find(m, N);
+    if (shared)
+        return lc_candidate_algo(s ? s->sh_current : 0);
     return lc_candidate_algo(s ? s->current : 1);
 }
 
@@ -246,16 +259,27 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
     lc_cores_mark_busy(now + 1.5 * expect);
     c->probing = 0;
     c->shared = now < c->shared_until;
-    if (c->shared) {
-        /* beside another thread's work: the fused step, unmeasured */
-        c->pass_candidate = 0;
-        c->short_wait = 0;
-        *timed = sync;
-        return lc_candidate_algo(0);
-    }
     lc_choice_slot *s = lc_choice_slot_for(m, N);
     s->last_use = ++c->clock;
     int k;
+    if (c->shared) {
+        /* beside another thread's work: the fused step, outside the
+         * measurements made alone; where its steps are long, the
+         * persistent kernel tried now and then */
+        if (!s->sh_every)
+            s->sh_every = 1;
+        k = s->sh_current;
+        if (k == 0 ? s->sh_est[0] >= LC_SHARED_LONG_STEP && ++s->sh_since >= s->sh_every
+                   : ++s->sh_since >= s->sh_every) {
+            s->sh_since = 0;
+            k = !k;
+            c->probing = 1;
+        }
+        c->pass_candidate = k;
+        c->short_wait = 0; /* a step lasts longer than a short wait */
+        *timed = sync || k == 1 || c->probing || s->sh_est[0] == 0;
+        return lc_candidate_algo(k);
+    }
     if (!lc_choice_measured(s)) {
         /* in turn, the persistent kernel first */
         k = s->trials++ % 2 == 0;
@@ -290,9 +314,36 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
     c->short_wait = 0;
     lc_cores_mark_done();
     c->pass_s = seconds;
-    if (c->shared)
-        return; /* outside the measurements */
     lc_choice_slot *s = lc_choice_slot_for(m, N);
+    if (c->shared) {
+        /* single samples: a try that gives up or trails ends the
+         * persistent kernel's turn, and tries come back after twice as
+         * many passes, up to LC_CHOICE_PROBE_MAX */
+        const double per_step = seconds / (double)(T ? T : 1);
+        if (!c->warm[k]) {
+            c->warm[k] = 1; /* a first launch says little (below) */
+            if (c->probing)
+                s->sh_since = s->sh_every; /* the try comes again next */
+            return;
+        } else if (k == 1 && gave_up) {
+            s->sh_current = 0;
+        } else {
+            s->sh_est[k] = per_step;
+            if (s->sh_est[0] > 0 && s->sh_est[1] > 0) {
+                const int other = !s->sh_current;
+                if (c->probing && s->sh_est[other] < LC_CHOICE_MARGIN * s->sh_est[!other]) {
+                    s->sh_current = other;
+                    s->sh_every = 8;
+                    return;
+                }
+                if (!c->probing && s->sh_est[k] > LC_CHOICE_CLEAR * s->sh_est[!k])
+                    s->sh_current = !k; /* the running one turned slow */
+            }
+        }
+        if (c->probing && s->sh_every < LC_CHOICE_PROBE_MAX)
+            s->sh_every = s->sh_every < 8 ? 8 : 2 * s->sh_every;
+        return;
+    }
     if (!c->warm[k]) {
         /* the first launch of this kernel in this model: neither its time
          * nor a give-up (its first touches of the weights, the runtime's

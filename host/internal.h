@@ -170,6 +170,12 @@ typedef struct lc_choice_slot {
     unsigned nprobe;
     unsigned trials;        /* first passes run, the candidates in turn */
     unsigned failed_trials; /* first trials of the persistent kernel that gave up */
+    /* Beside another thread's work (choice.c): the latest seconds per step
+     * of each, the candidate that runs, and the passes until the other
+     * is tried again and between such tries. */
+    double sh_est[2];
+    int sh_current;
+    unsigned sh_since, sh_every;
 } lc_choice_slot;
 typedef struct lc_choice {
     lc_choice_slot slot[LC_CHOICE_SLOTS];

@@ -323,6 +323,69 @@ static void test_other_threads_work(void **state)
     free(other);
 }
 
+/* Shared, where the fused step's steps are long (8 ms and more), the
+ * persistent kernel is tried after the first fused pass, waiting as when
+ * chosen: kept when faster, and after a try that gives up tried again 8,
+ * then 16 passes later. */
+static void test_shared_long_steps(void **state)
+{
+    (void)state;
+    lstmcl_model *a = model(), *other = model();
+    world w = {5e-3, 10e-3, 0, 0};
+    /* first launches alone */
+    assert_int_equal(pass(a, 2, &w, NULL), P);
+    assert_int_equal(pass(a, 2, &w, NULL), F);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, other_thread_pass, other), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(pass(a, 2, &w, NULL), F);
+    int t = 0;
+    assert_true(lc_choice_begin(a, 2, 1, &t) == LSTMCL_ALGO_PERSISTENT);
+    assert_false(a->choice.short_wait);
+    lc_choice_end(a, 2, 10, 10 * w.p, 0);
+    assert_int_equal(current(a, 2), P);
+    assert_int_equal(pass(a, 2, &w, NULL), P);
+
+    /* busy cores where the persistent kernel gives up: back to the fused
+     * step, tried again 8 passes later, then 16 */
+    lstmcl_model *b = model();
+    assert_int_equal(pass(b, 2, &w, NULL), P);
+    assert_int_equal(pass(b, 2, &w, NULL), F);
+    assert_int_equal(pthread_create(&th, NULL, other_thread_pass, other), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    int tries[3], n = 0;
+    for (int i = 0; i < 30 && n < 3; i++) {
+        /* each persistent pass gives up and runs again fused */
+        const int P_ = lc_choice_begin(b, 2, 1, &t) == LSTMCL_ALGO_PERSISTENT;
+        lc_choice_end(b, 2, 10, 10 * (P_ ? 0.1 * w.p + w.f : w.f), P_);
+        if (P_)
+            tries[n++] = i;
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(tries[0], 1);
+    assert_int_equal(tries[1] - tries[0], 8);
+    assert_int_equal(tries[2] - tries[1], 16);
+    assert_int_equal(current(b, 2), F);
+
+    /* the persistent kernel's first launch in a model, shared: not
+     * counted, tried again on the next pass */
+    lstmcl_model *c = model();
+    w.f = 10e-3;
+    w.p = 5e-3;
+    c->choice.warm[F] = 1;
+    assert_int_equal(pthread_create(&th, NULL, other_thread_pass, other), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(pass(c, 2, &w, NULL), F);
+    assert_int_equal(pass(c, 2, &w, NULL), P); /* first launch */
+    assert_true(c->choice.slot[0].sh_est[1] == 0.0);
+    assert_int_equal(pass(c, 2, &w, NULL), P); /* counted: faster, kept */
+    assert_int_equal(current(c, 2), P);
+    free(a);
+    free(b);
+    free(c);
+    free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_slots_per_batch),
         cmocka_unit_test(test_one_outlier_does_not_switch),
         cmocka_unit_test(test_other_threads_work),
+        cmocka_unit_test(test_shared_long_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
