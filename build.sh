@@ -341,13 +341,13 @@ case "$mode" in
     else
       log "fuzz targets skipped: clang with libFuzzer is not available"
     fi
-    log "threads under ThreadSanitizer (sessions and contexts), on the device and the reference"
+    log "threads under ThreadSanitizer (sessions, contexts, the choice's marks of the cores), on the device and the reference"
     build "$build_dir-tsan" -DLSTMCL_TSAN=ON -DLSTMCL_WERROR=ON -DLSTMCL_BUILD_BENCH=OFF \
       -DLSTMCL_TEST_CACHE_DIR="$cache_dir"
     LSTMCL_DEVICE=${LSTMCL_DEVICE:-0} TSAN_OPTIONS=halt_on_error=1 run_ctest "$build_dir-tsan" \
-      -R '^test_(session|threads)$'
+      -R '^test_(session|threads|choice)$'
     LSTMCL_DEVICE=cpu TSAN_OPTIONS=halt_on_error=1 run_ctest "$build_dir-tsan" \
-      -R '^test_(session|threads)$'
+      -R '^test_(session|threads|choice)$'
     log "the Python package's full tier"
     python_install
     python_tests full
