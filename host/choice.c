@@ -66,9 +66,9 @@
  * the kernel was the faster one): it runs on while its passes stay
  * faster, and a try that gives up or trails ends its turn. (With 8 ms,
  * H = 1536, N = 4 on PoCL, 8.2-8.7 ms a step shared, was tried and one
- * run ended at twice the fused step's time: the two threads' tries meet.) These use
- * single samples, kept per batch size apart from the measurements made
- * alone.
+ * run ended at twice the fused step's time: the two threads' tries
+ * meet.) These use single samples, kept per batch size apart from the
+ * measurements made alone.
  * The model knows of the other thread without measuring: each pass on a
  * CPU device marks the cores as in use by its thread until it is expected
  * to end (the last timed pass's length; a pass that is waited for clears
