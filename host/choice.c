@@ -172,6 +172,7 @@ static lc_choice_slot *lc_choice_slot_for(lstmcl_model *m, size_t N)
     s->N = N;
     s->current = 1; /* the persistent kernel until measured otherwise */
     s->every = LC_CHOICE_PROBE_MIN;
+    s->sh_every = 1; /* shared: tried after the first pass */
     return s;
 }
 
@@ -266,8 +267,6 @@ lstmcl_algorithm lc_choice_begin(lstmcl_model *m, size_t N, int sync, int *timed
         /* beside another thread's work: the fused step, outside the
          * measurements made alone; where its steps are long, the
          * persistent kernel tried now and then */
-        if (!s->sh_every)
-            s->sh_every = 1;
         k = s->sh_current;
         if (k == 0 ? s->sh_est[0] >= LC_SHARED_LONG_STEP && ++s->sh_since >= s->sh_every
                    : ++s->sh_since >= s->sh_every) {
@@ -315,17 +314,21 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
     lc_cores_mark_done();
     c->pass_s = seconds;
     lc_choice_slot *s = lc_choice_slot_for(m, N);
+    if (!c->warm[k]) {
+        /* the first launch of this kernel in this model: neither its time
+         * nor a give-up (its first touches of the weights, the runtime's
+         * workers waking) says much */
+        c->warm[k] = 1;
+        if (c->shared && c->probing)
+            s->sh_since = s->sh_every; /* the try comes again next */
+        return; /* (a probe takes one pass more) */
+    }
     if (c->shared) {
         /* single samples: a try that gives up or trails ends the
          * persistent kernel's turn, and tries come back after twice as
          * many passes, up to LC_CHOICE_PROBE_MAX */
         const double per_step = seconds / (double)(T ? T : 1);
-        if (!c->warm[k]) {
-            c->warm[k] = 1; /* a first launch says little (below) */
-            if (c->probing)
-                s->sh_since = s->sh_every; /* the try comes again next */
-            return;
-        } else if (k == 1 && gave_up) {
+        if (k == 1 && gave_up) {
             s->sh_current = 0;
         } else {
             s->sh_est[k] = per_step;
@@ -343,13 +346,6 @@ void lc_choice_end(lstmcl_model *m, size_t N, size_t T, double seconds, int gave
         if (c->probing && s->sh_every < LC_CHOICE_PROBE_MAX)
             s->sh_every = s->sh_every < 8 ? 8 : 2 * s->sh_every;
         return;
-    }
-    if (!c->warm[k]) {
-        /* the first launch of this kernel in this model: neither its time
-         * nor a give-up (its first touches of the weights, the runtime's
-         * workers waking) says much */
-        c->warm[k] = 1;
-        return; /* (a probe takes one pass more) */
     }
     if (trial && gave_up) {
         /* Its groups did not all run at once: the cores are busy. A probe
