@@ -79,8 +79,9 @@ static lstmcl_status lc_enqueue_forward(lstmcl_model *m, const lc_io *io,
         }
         /* The rows layout's models (CPU devices) and reduced precisions
          * run the project's GEMM. */
+        const lc_gemm_rows rows = {io->lens, T, N, l == 0 && io->batch_first};
         if (algo != LSTMCL_ALGO_GEMM && (m->fused_rows || m->precision != LSTMCL_PRECISION_FP32))
-            st = lc_gemm_own(m, T * N, G, ly->in, in, 0, ly->w_buf, ly->ws_buf, w->xw, 0,
+            st = lc_gemm_own(m, T * N, G, ly->in, in, 0, ly->w_buf, ly->ws_buf, w->xw, 0, &rows,
                              "input projection", l);
         else
             st = lc_gemm_nt(m, T * N, G, ly->in, in, 0, ly->w_buf, 0, w->xw, 0,

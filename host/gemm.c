@@ -43,10 +43,11 @@ lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem 
 
 /* The same product with the project's own kernel (CPU devices, and
  * reduced precisions): B in the model's precision, scaled per row by
- * b_scale (int8; NULL otherwise). */
+ * b_scale (int8; NULL otherwise), the rows past the sequences' lengths
+ * skipped with rows. */
 lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
                           size_t a_off, cl_mem B, cl_mem b_scale, cl_mem C, size_t c_off,
-                          const char *what, size_t layer)
+                          const lc_gemm_rows *rows, const char *what, size_t layer)
 {
     const size_t b_off = 0;
     cl_kernel k = m->k_gemm;
@@ -62,6 +63,14 @@ lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem
     LC_ARG(m->ctx, k, 7, C);
     LC_ARG(m->ctx, k, 8, co);
     LC_ARG(m->ctx, k, 9, b_scale);
+    const cl_mem lens = rows ? rows->lens : NULL;
+    const cl_int has_lens = lens != NULL, lT = rows ? (cl_int)rows->T : 0,
+                 lN = rows ? (cl_int)rows->N : 0, lbf = rows ? rows->batch_first : 0;
+    LC_ARG(m->ctx, k, 10, lens);
+    LC_ARG(m->ctx, k, 11, has_lens);
+    LC_ARG(m->ctx, k, 12, lT);
+    LC_ARG(m->ctx, k, 13, lN);
+    LC_ARG(m->ctx, k, 14, lbf);
     const size_t cols = (Nn + LC_GEMM_TN - 1) / LC_GEMM_TN;
     const size_t lx = m->gemm_wg_max < LC_GEMM_LX ? m->gemm_wg_max : LC_GEMM_LX;
     const size_t lws[2] = {lx, 1};

@@ -363,16 +363,28 @@ void lc_device_ws_release(lstmcl_model *m);
 /* Releases *b when set, and clears it. */
 void lc_release_mem(cl_mem *b);
 
+/* The rows of an input projection, for lc_gemm_own to skip those that no
+ * step reads: M = T * N rows of (step, sequence), time-major or with
+ * batch_first batch-first, sequence n reading its first lens[n] (a device
+ * buffer of N ints; NULL: every row is read). */
+typedef struct lc_gemm_rows {
+    cl_mem lens;
+    size_t T, N;
+    int batch_first;
+} lc_gemm_rows;
+
 /* gemm.c: C (M x Nn) = A (M x K) B (Nn x K)^T, row-major, offsets in
  * floats; lc_gemm_nt with CLBlast, lc_gemm_own with kernels/gemm.cl (CPU
  * devices' rows layout, and reduced precisions: B in the model's precision,
- * b_scale its int8 row scales or NULL). `what`, layer and step name it in errors. */
+ * b_scale its int8 row scales or NULL; rows, when not NULL, the input
+ * projection's rows, whose unread ones it skips). `what`, layer and step
+ * name it in errors. */
 lstmcl_status lc_gemm_nt(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A, size_t a_off,
                          cl_mem B, size_t b_off, cl_mem C, size_t c_off, const char *what,
                          size_t layer, size_t step);
 lstmcl_status lc_gemm_own(lstmcl_model *m, size_t M, size_t Nn, size_t K, cl_mem A,
                           size_t a_off, cl_mem B, cl_mem b_scale, cl_mem C, size_t c_off,
-                          const char *what, size_t layer);
+                          const lc_gemm_rows *rows, const char *what, size_t layer);
 
 /* The measured choice (choice.c). lc_choice_begin: the algorithm for the
  * next pass of batch N (FUSED or PERSISTENT) and whether to time it (sync:

@@ -648,6 +648,12 @@ LSTMCL_API size_t lstmcl_model_device_bytes(const lstmcl_model *model);
  *         direction d. hn/cn are the states after each sequence's last
  *         valid step. Never affected by batch_first.
  *   seq_lens (N) int32, each in 1..T; NULL means every sequence has T steps.
+ *         The device path skips work past the lengths: the input
+ *         projection of steps past a sequence's length, and the recurrent
+ *         products of a group of sequences that have all ended (groups of
+ *         up to 4 consecutive ones, shrinking from the end). Lengths in
+ *         decreasing order (longest first) therefore cost least; any order
+ *         gives the same results.
  * h0/c0 NULL: zeros. y/hn/cn NULL: not written. */
 typedef struct lstmcl_forward_args {
     size_t seq_len;

@@ -76,12 +76,32 @@ inline float hsum8g(const float8 v)
     return (a.x + a.y) + (a.z + a.w);
 }
 
+/* Whether any of rows r0 .. r0+GEMM_TR-1 (those below M) is read later:
+ * the rows are the (step, sequence) pairs of a T x N input, time-major (row
+ * t * N + n) or with bf batch-first (row n * T + t), and sequence n reads
+ * only its first lens[n] steps (clamped to 1..T, as the step kernels do). */
+inline int rows_live(__global const int *restrict lens, const int T, const int N, const int bf,
+                     const int M, const int r0)
+{
+    int live = 0;
+    for (int r = r0; r < min(r0 + GEMM_TR, M); r++) {
+        const int t = bf ? r % T : r / N, n = bf ? r / T : r % N;
+        live |= t < clamp(lens[n], 1, T);
+    }
+    return live;
+}
+
 /* Global size at least (ceil(Nc / 4), ceil(M / GEMM_ROWS)), any local
- * size; items past the columns return at once. Offsets are in floats. */
+ * size; items past the columns return at once. Offsets are in floats.
+ * With has_lens, C = X W^T of a T x N input with sequence lengths lens
+ * (rows as rows_live says): rows past every length are left unwritten
+ * (padding in a batch of different lengths costs nothing); lens is not
+ * read otherwise and may be NULL. */
 __kernel void gemm_nt(const int M, const int Nc, const int K, __global const float *restrict A,
                       const long a_off, __global const WTYPE *restrict B, const long b_off,
                       __global float *restrict C, const long c_off,
-                      __global const float *restrict b_scale)
+                      __global const float *restrict b_scale, __global const int *restrict lens,
+                      const int has_lens, const int lT, const int lN, const int lbf)
 {
     const int c0 = get_global_id(0) * 4;
     if (c0 >= Nc)
@@ -93,6 +113,8 @@ __kernel void gemm_nt(const int M, const int Nc, const int K, __global const flo
     __global const WTYPE *b3 = B + b_off + (long)min(c0 + 3, Nc - 1) * K;
     const int K8 = K / GEMM_VW;
     for (int r0 = rb; r0 < re; r0 += GEMM_TR) {
+        if (has_lens && !rows_live(lens, lT, lN, lbf, M, r0))
+            continue;
         __global const float *a0 = A + a_off + (long)r0 * K;
         __global const float *a1 = A + a_off + (long)min(r0 + 1, M - 1) * K;
         floatV s00 = 0.0f, s01 = 0.0f, s02 = 0.0f, s03 = 0.0f;

@@ -101,6 +101,21 @@ inline int seq_len_of(__global const int *lens, int has_lens, int n, int T)
     return has_lens ? clamp(lens[n], 1, T) : T;
 }
 
+/* How many of sequences n0 .. n0+seqs-1 (those below N) a step must compute:
+ * up to and including the last one still running at `step`, 0 when all
+ * have ended. An ended sequence keeps its state and its gate sums are never
+ * read, so with lengths sorted longest first a chunk's work shrinks as its
+ * sequences end. */
+inline int live_prefix(__global const int *lens, int has_lens, int n0, int seqs, int N,
+                       int step, int T)
+{
+    int live = 0;
+    for (int b = 0; b < seqs; b++)
+        if (n0 + b < N && step < seq_len_of(lens, has_lens, n0 + b, T))
+            live = b + 1;
+    return live;
+}
+
 /* Time index direction d handles at `step` for a sequence of length len, or
  * -1 when the sequence has ended. */
 inline int time_of(int d, int step, int len)
@@ -388,6 +403,24 @@ inline void put_sums4(__local float *gs, const int b, __global const WTYPE *w,
     put_sums(gs, b + 1, (float4)(a.s1, a.s5, c.s1, c.s5) * sc);
     put_sums(gs, b + 2, (float4)(a.s2, a.s6, c.s2, c.s6) * sc);
     put_sums(gs, b + 3, (float4)(a.s3, a.s7, c.s3, c.s7) * sc);
+}
+
+/* Unit j's gate sums for the first `live` of a chunk of `seqs` (1, 2 or 4)
+ * sequences: the four-sequence pass while more than two run, then the
+ * two- and one-sequence ones (the same sums, bit for bit: each product is
+ * accumulated in the same order), none when all have ended. */
+inline void put_sums_live(__local float *gs, const int seqs, const int live,
+                          __global const WTYPE *w, __local const float8 *x, const float4 sc)
+{
+    if (seqs == 4 && live > 2) {
+        put_sums4(gs, 0, w, x, sc);
+    } else if (live == 2) {
+        const float8 s = dot_seq2(w, x);
+        put_sums(gs, 0, s.lo * sc);
+        put_sums(gs, 1, s.hi * sc);
+    } else if (live == 1) {
+        put_sums(gs, 0, dot_seq1(w, x) * sc);
+    }
 }
 
 /* The rows layout's cell updates, after each item of the group put its

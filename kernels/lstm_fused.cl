@@ -28,7 +28,7 @@ lstm_step(LC_PARAMS(LC_STEP_ARGS))
     stage(hs, h_prev + ((long)d * N + n) * HOUT, HOUT, HOUT_PAD);
 #if FUSED_ROWS
     __local float gsum[4 * WG_J];
-    if (j < HID)
+    if (j < HID && live_prefix(lens, has_lens, n, 1, N, step, T))
         put_sums(gsum + get_local_id(0), 0,
                  dot_seq1(wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8) * wscale4(wscale, d, j));
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -73,12 +73,10 @@ lstm_step2(LC_PARAMS(LC_STEP_ARGS))
     __local float8 hs8[2 * (HOUT_PAD / 8)];
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 2);
     __local float gsum[8 * WG_J];
-    if (j < HID) {
-        const float8 r = dot_seq2(wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8);
-        const float4 sc = wscale4(wscale, d, j);
-        put_sums(gsum + get_local_id(0), 0, r.lo * sc);
-        put_sums(gsum + get_local_id(0), 1, r.hi * sc);
-    }
+    const int live = live_prefix(lens, has_lens, n0, 2, N, step, T);
+    if (j < HID)
+        put_sums_live(gsum + get_local_id(0), 2, live,
+                      wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8, wscale4(wscale, d, j));
     barrier(CLK_LOCAL_MEM_FENCE);
     finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n0, 2,
                  (__local const float *)hs8, 0, step, T, N, LC_FINISH_ARGS);
@@ -101,9 +99,10 @@ lstm_step4(LC_PARAMS(LC_STEP_ARGS))
     __local float8 hs8[4 * (HOUT_PAD / 8)];
     stage_seqs((__local float *)hs8, h_prev, d, N, n0, 4);
     __local float gsum[16 * WG_J];
+    const int live = live_prefix(lens, has_lens, n0, 4, N, step, T);
     if (j < HID)
-        put_sums4(gsum + get_local_id(0), 0, wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8,
-                  wscale4(wscale, d, j));
+        put_sums_live(gsum + get_local_id(0), 4, live,
+                      wr + ((long)d * HID + j) * 4 * HOUT_PAD, hs8, wscale4(wscale, d, j));
     barrier(CLK_LOCAL_MEM_FENCE);
     finish_chunk(gsum, d * HID + j - get_local_id(0), (d + 1) * HID, n0, 4,
                  (__local const float *)hs8, 0, step, T, N, LC_FINISH_ARGS);

@@ -168,17 +168,10 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
                 __global const WTYPE *w = wr + ((long)d * HID + j) * 4 * HOUT_PAD;
                 __local const float8 *x8 = (__local const float8 *)(xs + d * NP * HOUT_PAD);
                 __local float *gs = gsum + lid;
-                for (int n = 0; n < N; n += per) {
-                    if (per == 4) {
-                        put_sums4(gs, n, w, x8 + n * KB, sc);
-                    } else if (per == 2) {
-                        const float8 s = dot_seq2(w, x8 + n * KB);
-                        put_sums(gs, n, s.lo * sc);
-                        put_sums(gs, n + 1, s.hi * sc);
-                    } else {
-                        put_sums(gs, n, dot_seq1(w, x8 + n * KB) * sc);
-                    }
-                }
+                for (int n = 0; n < N; n += per)
+                    put_sums_live(gs + n * 4 * WG_J, per,
+                                  live_prefix(lens, has_lens, n, per, N, step, T), w,
+                                  x8 + n * KB, sc);
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             finish_chunk(gsum, u0 + ub, u1, 0, N, xs, NP, step, T, N, LC_FINISH_ARGS);
@@ -202,7 +195,10 @@ lstm_persist(LC_PARAMS(LC_PERSIST_ARGS))
             const long ks = 4 * HID, gs = HID;
 #endif
             for (int n = 0; n < N; n++) {
-                const float4 r = dot_col(w, ks, gs, xd + n * HOUT_PAD) * sc;
+                /* an ended sequence only keeps its state */
+                const float4 r = live_prefix(lens, has_lens, n, 1, N, step, T)
+                                     ? dot_col(w, ks, gs, xd + n * HOUT_PAD) * sc
+                                     : (float4)(0.0f);
                 finish_cell(j, n, d, step, T, N, r.x, r.y, r.z, r.w, xd + n * HOUT_PAD,
                             LC_FINISH_ARGS);
             }

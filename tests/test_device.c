@@ -20,6 +20,8 @@
 typedef struct tcase {
     size_t I, H, P, L, T, N;
     lstmcl_direction dir;
+    /* lens: 0 none, 1 random (the first sequence T steps), 2 from T down to
+     * 1, longest first (the order in which the device skips most work) */
     int no_bias, peephole, input_forget, has_clip, clip_cell, batch_first, h0c0, lens;
     float clip;
     lstmcl_activation act[2][3];
@@ -83,7 +85,7 @@ static void describe(const tcase *c, uint64_t seed, char *buf, size_t cap)
                      c->no_bias ? " no_bias" : "", c->peephole ? " peephole" : "",
                      c->input_forget ? " input_forget" : "", c->has_clip ? (c->clip_cell ? " clip+cell" : " clip") : "",
                      c->batch_first ? " batch_first" : "", c->h0c0 ? " h0c0" : "",
-                     c->lens ? " lens" : "", (double)c->x_scale, (double)c->w_scale);
+                     c->lens == 2 ? " lens(longest first)" : c->lens ? " lens" : "", (double)c->x_scale, (double)c->w_scale);
     for (int d = 0; d < 2 && n > 0 && (size_t)n < cap; d++)
         for (int s = 0; s < 3 && (size_t)n < cap; s++) {
             const char *name = lstmcl_activation_name(c->act[d][s].kind);
@@ -146,6 +148,94 @@ static void reference_run(const lstmcl_model_desc *desc, const lstmcl_layer_weig
     a->cn = cn;
     assert_int_equal(lstmcl_forward(m, a), LSTMCL_SUCCESS);
     lstmcl_model_destroy(m);
+}
+
+/* Row n's `width` floats of a (rows, N, width) array, or of (N, rows,
+ * width) with batch_first, gathered from src's row perm[n] into dst. */
+static void permute_rows(float *dst, const float *src, const size_t *perm, size_t rows, size_t N,
+                         size_t width, int batch_first)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t n = 0; n < N; n++) {
+            size_t to = batch_first ? n * rows + i : i * N + n;
+            size_t from = batch_first ? perm[n] * rows + i : i * N + perm[n];
+            memcpy(dst + to * width, src + from * width, width * sizeof(float));
+        }
+}
+
+/* The batch of a (lengths longest first, results in a->y/hn/cn) again in
+ * the opposite order, where the device skips less: each sequence's results
+ * must be the same, bit for bit when the same algorithm ran both passes
+ * (each sum is formed in the same order), else within float32 order. */
+static void check_order(lstmcl_model *m, const tcase *c, const lstmcl_forward_args *a,
+                        const char *desc_text)
+{
+    const size_t T = c->T, N = c->N, D = c->dir == LSTMCL_BIDIRECTIONAL ? 2 : 1;
+    const size_t Hout = c->P ? c->P : c->H, LD = c->L * D;
+    const size_t nx = T * N * c->I, ny = T * N * D * Hout, nh = LD * N * Hout, nc = LD * N * c->H;
+    const char *first = lstmcl_model_algorithm(m, N);
+    char ran[32];
+    snprintf(ran, sizeof ran, "%s", first ? first : "?");
+    size_t *perm = malloc(N * sizeof *perm);
+    int32_t *lens = malloc(N * sizeof *lens);
+    float *x = malloc(nx * sizeof(float)), *y = malloc(ny * sizeof(float));
+    float *h0 = malloc(nh * sizeof(float)), *c0 = malloc(nc * sizeof(float));
+    float *hn = malloc(nh * sizeof(float)), *cn = malloc(nc * sizeof(float));
+    float *back = malloc((ny > nc ? (ny > nh ? ny : nh) : (nc > nh ? nc : nh)) * sizeof(float));
+    assert_true(perm && lens && x && y && h0 && c0 && hn && cn && back);
+    for (size_t n = 0; n < N; n++) {
+        perm[n] = N - 1 - n;
+        lens[n] = a->seq_lens[perm[n]];
+    }
+    permute_rows(x, a->x, perm, T, N, c->I, c->batch_first);
+    if (a->h0) {
+        permute_rows(h0, a->h0, perm, LD, N, Hout, 0);
+        permute_rows(c0, a->c0, perm, LD, N, c->H, 0);
+    }
+    lstmcl_forward_args b = {T, N, c->batch_first, x, lens, a->h0 ? h0 : NULL,
+                             a->h0 ? c0 : NULL, y, hn, cn};
+    assert_int_equal(lstmcl_forward(m, &b), LSTMCL_SUCCESS);
+    const char *second = lstmcl_model_algorithm(m, N);
+    const int exact = second && strcmp(ran, second) == 0;
+    const double tol = 3e-7 * (double)(D * Hout + c->I + Hout + c->H + 4) *
+                       (1.0 + 0.25 * sqrt((double)T)) +
+                       lstmcl_precision_reference_allowance(g_prec);
+    int ok = 1;
+    const struct {
+        const char *what;
+        const float *got, *want;
+        size_t rows, width, n;
+        int bf;
+    } outs[] = {{"y", y, a->y, T, D * Hout, ny, c->batch_first},
+                {"hn", hn, a->hn, LD, Hout, nh, 0},
+                {"cn", cn, a->cn, LD, c->H, nc, 0}};
+    /* The permutation is its own inverse. */
+    for (size_t o = 0; o < 3 && ok; o++) {
+        permute_rows(back, outs[o].got, perm, outs[o].rows, N, outs[o].width, outs[o].bf);
+        for (size_t i = 0; i < outs[o].n && ok; i++) {
+            double d = fabs((double)back[i] - (double)outs[o].want[i]);
+            const double lim = tol * (1.0 + fabs((double)outs[o].want[i]));
+            if (exact ? back[i] != outs[o].want[i] : !(d <= lim)) {
+                fprintf(stderr,
+                        "ORDER %s[%zu]: %.9g in the reversed batch, %.9g longest first (%s, "
+                        "%s then %s)\n  %s\n",
+                        outs[o].what, i, (double)back[i], (double)outs[o].want[i],
+                        exact ? "bit for bit" : "float32 order", ran, second ? second : "?",
+                        desc_text);
+                ok = 0;
+            }
+        }
+    }
+    free(perm);
+    free(lens);
+    free(x);
+    free(y);
+    free(h0);
+    free(c0);
+    free(hn);
+    free(cn);
+    free(back);
+    assert_true(ok);
 }
 
 /* Runs case c with data from `seed` on the device and the reference. */
@@ -226,7 +316,9 @@ static void run_case(const tcase *c, uint64_t seed)
     tu_fill(&r, h0, nh, -1.0f, 1.0f);
     tu_fill(&r, c0, nc, -1.0f, 1.0f);
     for (size_t n = 0; n < c->N; n++)
-        lens[n] = (int32_t)(n == 0 ? c->T : tu_range(&r, 1, c->T));
+        lens[n] = (int32_t)(c->lens == 2 ? c->T - n * (c->T - 1) / (c->N > 1 ? c->N - 1 : 1)
+                            : n == 0    ? c->T
+                                        : tu_range(&r, 1, c->T));
 
     lstmcl_forward_args a = {c->T, c->N, c->batch_first, x, c->lens ? lens : NULL,
                              c->h0c0 ? h0 : NULL, c->h0c0 ? c0 : NULL, y[0], hn[0], cn[0]};
@@ -245,6 +337,8 @@ static void run_case(const tcase *c, uint64_t seed)
         assert_non_null(ran);
         assert_string_equal(ran, "persistent");
     }
+    if (c->lens == 2)
+        check_order(m, c, &a, desc_text);
     a.y = y[1];
     a.hn = hn[1];
     a.cn = cn[1];
@@ -613,6 +707,23 @@ static void test_covering(void **state)
     c.act[1][LSTMCL_SLOT_G] = (lstmcl_activation){LSTMCL_ACT_AFFINE, 0.9f, 0.1f};
     c.act[1][LSTMCL_SLOT_H] = (lstmcl_activation){LSTMCL_ACT_RELU, 0.0f, 0.0f};
     run_case(&c, 820);
+
+    /* Lengths from T down to 1, longest first: groups of four sequences
+     * whose trailing ones have ended, whole groups ended, and input rows
+     * past every length, in both layouts, with and without a projection;
+     * the same batch in the opposite order gives the same results. */
+    c = base_case();
+    c.dir = LSTMCL_BIDIRECTIONAL;
+    c.L = 2;
+    c.lens = 2;
+    c.h0c0 = 1;
+    c.N = 9;
+    c.T = 11;
+    run_case(&c, 830);
+    c.P = 6;
+    c.batch_first = 1;
+    c.peephole = 1;
+    run_case(&c, 831);
 }
 
 /* Shapes of different sizes through one model: the workspace grows and is
