@@ -306,19 +306,27 @@ class Instance:
         T = self.steps_for(int(lengths.max()))
         # One copy into the batch, cut after the longest sequence (rounded
         # up to the step quantum): the steps past it are padding that no
-        # sequence needs.
+        # sequence needs. The sequences go in longest first (sequence i at
+        # row at[i]): lstmcl then skips the input projection of the steps
+        # past each length and the recurrent products of the trailing
+        # sequences that have ended, so a batch costs about what its
+        # sequences' own steps cost, not its longest's times its size.
+        order = np.argsort(-lengths, kind="stable")
+        at = np.empty_like(order)
+        at[order] = np.arange(order.size)
         batch = np.empty((lengths.size, T, I), np.float32)
         o = 0
         for x in xs:
-            batch[o:o + x.shape[0]] = x[:, :T]
+            batch[at[o:o + x.shape[0]]] = x[:, :T]
             o += x.shape[0]
-        y, hn, cn = model_source.forward(self.model, batch, lengths)
+        y, hn, cn = model_source.forward(self.model, batch, lengths[order])
         out, o = [], 0
         for ln in lens:
             n, t = ln.size, int(ln.max())
-            out.append({"y": np.ascontiguousarray(y[o:o + n, :t]),
-                        "hn": np.ascontiguousarray(hn[:, o:o + n].transpose(1, 0, 2)),
-                        "cn": np.ascontiguousarray(cn[:, o:o + n].transpose(1, 0, 2))})
+            rows = at[o:o + n]
+            out.append({"y": np.ascontiguousarray(y[rows, :t]),
+                        "hn": np.ascontiguousarray(hn[:, rows].transpose(1, 0, 2)),
+                        "cn": np.ascontiguousarray(cn[:, rows].transpose(1, 0, 2))})
             o += n
         self.executions += 1
         self.requests += len(requests)
