@@ -13,8 +13,8 @@
  * alone. No rule of shape and device gets all of these right, and the last
  * one changes from minute to minute.
  *
- * How: per batch size (a few slots, least recently used replaced), the
- * seconds per step of each candidate, from timed passes: the median of its
+ * How: per batch size (LC_CHOICE_SLOTS of them, the least recently used
+ * replaced), the seconds per step of each candidate, from timed passes: the median of its
  * last LC_CHOICE_KEEP samples (the lower of the middle two of an even
  * count). A new batch size runs the candidates in turn (a model's first
  * pass of a kernel, which pays for its first launch, does not count) until

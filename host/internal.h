@@ -152,8 +152,12 @@ typedef struct lc_tuned {
 #define LC_MAX_TUNED 64
 
 /* The measured choice between the fused step and the persistent kernel on
- * CPU devices (choice.c): per batch size, seconds per step of each. */
-#define LC_CHOICE_SLOTS 8
+ * CPU devices (choice.c): per batch size, seconds per step of each. A
+ * server's batches take every size up to its largest (Triton's dynamic
+ * batcher, 1 to 16 in python/serving): with 8 slots the sizes displaced
+ * each other, and each size that came back was measured from the start,
+ * with passes of the slower kernel among them. */
+#define LC_CHOICE_SLOTS 32
 #define LC_CHOICE_KEEP 3 /* samples behind each estimate, and passes per probe */
 typedef struct lc_choice_slot {
     size_t N; /* 0: free */

@@ -5,7 +5,7 @@
  * then 16, 32, ... while the choice holds; a slower running choice gives
  * way at once; a probe that is faster wins back; a persistent kernel whose
  * trials give up (busy cores) is set aside; batch sizes keep their own
- * measurements in a few slots, the least recently used replaced; beside
+ * measurements in LC_CHOICE_SLOTS slots, the least recently used replaced; beside
  * another thread's pass the fused step runs, unmeasured. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
