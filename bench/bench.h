@@ -22,10 +22,17 @@
 typedef struct bench_config {
     size_t H, I, N, T, L, P;
     int bidirectional;
+    int spread; /* --lengths spread: lstmcl runs with bench_config_lengths */
 } bench_config;
 
-/* "H512 I512 N4 T25 L1" plus " bi" / " P128" where they apply. */
+/* "H512 I512 N4 T25 L1" plus " bi" / " P128" / " spread" where they apply. */
 void bench_config_label(const bench_config *c, char *buf, size_t size);
+
+/* With spread, the N sequences' lengths (lens, N ints) fall evenly from T
+ * down to ceil(T / 5), longest first, as the requests of a server's batch
+ * do once sorted (python/serving); otherwise all T. Returns their sum, the
+ * steps computed. */
+size_t bench_config_lengths(const bench_config *c, int32_t *lens);
 
 /* Hout = P if P > 0 else H; D = 2 if bidirectional else 1. */
 size_t bench_hout(const bench_config *c);
@@ -51,6 +58,7 @@ typedef struct bench_weights {
     size_t count;
     lstmcl_layer_weights *layers;
     float *x; /* (T, N, I) */
+    int32_t *lens; /* (N): bench_config_lengths with cfg.spread, else NULL */
 } bench_weights;
 
 int bench_weights_make(const bench_config *c, uint64_t seed, bench_weights *w);

@@ -111,6 +111,7 @@ static void *companion_main(void *arg)
     fa.seq_len = cfg->T;
     fa.batch = cfg->N;
     fa.x = c->w->x;
+    fa.seq_lens = c->w->lens;
     fa.y = y;
     fa.hn = hn;
     fa.cn = cn;

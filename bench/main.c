@@ -51,6 +51,7 @@ typedef struct options {
     int baselines; /* -1: on when found */
     int onednn, python_baselines; /* 0 when switched off alone */
     int host_api;
+    int spread; /* --lengths spread */
     int peaks;
     uint64_t seed;
     const char *json, *csv;
@@ -114,6 +115,11 @@ static void usage(FILE *f)
         "                      leave out the oneDNN or the python baselines\n"
         "  --python PATH       interpreter for bench/baselines.py (default " LSTMCL_BENCH_PYTHON ")\n"
         "  --baselines-script PATH\n"
+        "  --lengths full|spread\n"
+        "                      sequence lengths: all T (default), or spread, falling\n"
+        "                      evenly from T down to T/5, longest first, as a server's\n"
+        "                      sorted batch (rows labelled 'spread'; GFLOP/s count the\n"
+        "                      steps computed; no baselines, which take no lengths)\n"
         "  --host-api          time lstmcl_forward (host arrays, with copies) instead of\n"
         "                      lstmcl_forward_cl on device buffers\n"
         "  --no-peaks          do not measure the devices' FLOP/s and bandwidth\n"
@@ -346,6 +352,13 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--baselines-script")) {
             NEED_VALUE;
             o->script = v;
+        } else if (!strcmp(a, "--lengths")) {
+            NEED_VALUE;
+            if (strcmp(v, "full") && strcmp(v, "spread")) {
+                fprintf(stderr, "lstmcl-bench: --lengths %s: full or spread\n", v);
+                return -1;
+            }
+            o->spread = !strcmp(v, "spread");
         } else if (!strcmp(a, "--host-api")) {
             o->host_api = 1;
         } else if (!strcmp(a, "--no-peaks")) {
@@ -424,7 +437,7 @@ static size_t add_config(bench_config *out, size_t n, size_t H, size_t I, size_t
                          size_t L, size_t P, int bi)
 {
     if (n < MAX_CONFIGS) {
-        bench_config c = {H, I, N, T, L, P, bi};
+        bench_config c = {H, I, N, T, L, P, bi, 0};
         out[n++] = c;
     }
     return n;
@@ -691,8 +704,8 @@ typedef struct timing {
 /* Times `model` on `d` with input `x`; leaves the last outputs in `out`.
  * Returns 0, or -1 with r->error set. */
 static int time_model(bench_device *d, lstmcl_model *model, const bench_config *c,
-                      const float *x, const options *o, double target_ms, outputs *out,
-                      timing *tm, bench_result *r)
+                      const float *x, const int32_t *lens, const options *o, double target_ms,
+                      outputs *out, timing *tm, bench_result *r)
 {
     tm->wall = bench_stats_of(NULL, 0);
     tm->dev = tm->wall;
@@ -702,13 +715,14 @@ static int time_model(bench_device *d, lstmcl_model *model, const bench_config *
     fa.seq_len = c->T;
     fa.batch = c->N;
     fa.x = x;
+    fa.seq_lens = lens;
     fa.y = out->y;
     fa.hn = out->hn;
     fa.cn = out->cn;
 
     cl_run run;
     memset(&run, 0, sizeof run);
-    cl_mem bufs[4] = {NULL, NULL, NULL, NULL};
+    cl_mem bufs[5] = {NULL, NULL, NULL, NULL, NULL};
     double *walls = NULL, *devs = NULL;
     int rc = -1;
     if (use_cl) {
@@ -732,6 +746,15 @@ static int time_model(bench_device *d, lstmcl_model *model, const bench_config *
         if (err != CL_SUCCESS) {
             set_cl_error(r, "clEnqueueWriteBuffer", err);
             goto done;
+        }
+        if (lens) {
+            bufs[4] = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                     c->N * sizeof(cl_int), (void *)lens, &err);
+            if (err != CL_SUCCESS) {
+                set_cl_error(r, "clCreateBuffer", err);
+                goto done;
+            }
+            run.args.seq_lens = bufs[4];
         }
         run.model = model;
         run.profiling = d->profiling;
@@ -809,7 +832,7 @@ static int time_model(bench_device *d, lstmcl_model *model, const bench_config *
 done:
     if (use_cl && run.queue)
         clFinish(run.queue);
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < 5; ++i)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
     free(walls);
@@ -913,7 +936,7 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
             goto done;
         }
     }
-    int timed = time_model(d, model, c, w->x, o, target_ms, &out, &tm, r);
+    int timed = time_model(d, model, c, w->x, w->lens, o, target_ms, &out, &tm, r);
     if (comp) {
         char why[400] = "";
         if (bench_companions_stop(comp, why, sizeof why) && !r->error[0]) {
@@ -955,7 +978,8 @@ static void run_on_device(bench_device *d, const bench_weights *w, const bench_w
         if (st != LSTMCL_SUCCESS) {
             set_error(&tmp, "lstmcl_model_create (I=1)", st, d->ctx);
         } else if (outputs_alloc(&w_rec->cfg, &rout) == 0 &&
-                   time_model(d, model, &w_rec->cfg, w_rec->x, o, target_ms, &rout, &tm, &tmp) ==
+                   time_model(d, model, &w_rec->cfg, w_rec->x, w_rec->lens, o, target_ms, &rout, &tm,
+                              &tmp) ==
                        0) {
             r->rec = tm.wall;
         }
@@ -987,6 +1011,7 @@ static int reference_outputs(lstmcl_context *ref_ctx, const bench_weights *w,
         fa.seq_len = w->cfg.T;
         fa.batch = w->cfg.N;
         fa.x = w->x;
+        fa.seq_lens = w->lens;
         fa.y = ref->y;
         fa.hn = ref->hn;
         fa.cn = ref->cn;
@@ -1118,6 +1143,8 @@ int main(int argc, char **argv)
         configs[0] = o.single;
         nconfigs = 1;
     }
+    for (size_t ci = 0; ci < nconfigs; ++ci)
+        configs[ci].spread = o.spread;
     if (o.target_ms <= 0.0)
         o.target_ms = o.suite && !strcmp(o.suite, "smoke") ? 20.0 : 200.0;
     int rec = o.rec >= 0 ? o.rec : (o.suite && strstr(o.suite, "deepbench") != NULL);
@@ -1161,6 +1188,11 @@ int main(int argc, char **argv)
     }
 
     /* Baselines. */
+    if (o.spread && o.baselines != 0) {
+        /* oneDNN, PyTorch and onnxruntime would compute every step */
+        add_note(&run, "%s", "--lengths spread: no baselines (they take no lengths)");
+        o.baselines = 0;
+    }
     int use_onednn = o.baselines != 0 && o.onednn && bench_onednn_available();
     if (o.baselines == 1 && o.onednn && !bench_onednn_available())
         add_note(&run, "%s", "oneDNN baseline not built (oneDNN not found at build time)");

@@ -23,13 +23,29 @@ void bench_config_label(const bench_config *c, char *buf, size_t size)
     if (n > 0 && (size_t)n < size && c->P > 0)
         n += snprintf(buf + n, size - (size_t)n, " P%zu", c->P);
     if (n > 0 && (size_t)n < size && c->bidirectional)
-        snprintf(buf + n, size - (size_t)n, " bi");
+        n += snprintf(buf + n, size - (size_t)n, " bi");
+    if (n > 0 && (size_t)n < size && c->spread)
+        snprintf(buf + n, size - (size_t)n, " spread");
 }
 
+size_t bench_config_lengths(const bench_config *c, int32_t *lens)
+{
+    const size_t lo = (c->T + 4) / 5, span = c->T - lo;
+    size_t sum = 0;
+    for (size_t n = 0; n < c->N; ++n) {
+        size_t len = c->spread && c->N > 1 ? c->T - n * span / (c->N - 1) : c->T;
+        if (lens)
+            lens[n] = (int32_t)len;
+        sum += len;
+    }
+    return sum;
+}
+
+/* Counted over the steps computed: with spread lengths, their sum. */
 double bench_flops(const bench_config *c)
 {
     double H = (double)c->H, Ho = (double)bench_hout(c), P = (double)c->P;
-    double NT = (double)c->N * (double)c->T, sum = 0.0;
+    double NT = (double)bench_config_lengths(c, NULL), sum = 0.0;
     for (size_t l = 0; l < c->L; ++l) {
         double per_dir = 8.0 * H * ((double)layer_input(c, l) + Ho) * NT + 2.0 * P * H * NT;
         sum += per_dir * (double)bench_dirs(c);
@@ -107,7 +123,12 @@ int bench_weights_make(const bench_config *c, uint64_t seed, bench_weights *w)
     size_t nx = c->T * c->N * c->I;
     w->data = malloc((count + nx) * sizeof(float));
     w->layers = calloc(c->L, sizeof *w->layers);
-    if (!w->data || !w->layers) {
+    if (c->spread) {
+        w->lens = malloc(c->N * sizeof *w->lens);
+        if (w->lens)
+            bench_config_lengths(c, w->lens);
+    }
+    if (!w->data || !w->layers || (c->spread && !w->lens)) {
         bench_weights_free(w);
         return -1;
     }
@@ -139,6 +160,7 @@ void bench_weights_free(bench_weights *w)
 {
     free(w->data);
     free(w->layers);
+    free(w->lens);
     memset(w, 0, sizeof *w);
 }
 

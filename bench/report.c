@@ -196,9 +196,9 @@ int bench_write_json(const char *path, const bench_run_info *run, const bench_de
         jstr(f, label);
         fprintf(f,
                 ", \"H\": %zu, \"I\": %zu, \"N\": %zu, \"T\": %zu, \"L\": %zu, \"P\": %zu, "
-                "\"bidirectional\": %s, \"device\": ",
+                "\"bidirectional\": %s, \"lengths\": \"%s\", \"device\": ",
                 r->cfg.H, r->cfg.I, r->cfg.N, r->cfg.T, r->cfg.L, r->cfg.P,
-                r->cfg.bidirectional ? "true" : "false");
+                r->cfg.bidirectional ? "true" : "false", r->cfg.spread ? "spread" : "full");
         jstr(f, r->device);
         fputs(", \"algorithm\": ", f);
         jstr(f, r->algo);

@@ -402,7 +402,7 @@ int bench_stream_main(int argc, char **argv)
     lstmcl_device_info info;
     memset(&info, 0, sizeof info);
     lstmcl_context_device_info(ctx, &info);
-    bench_config cfg = {o.H, o.I, o.max_streams, o.C, 1, 0, 0};
+    bench_config cfg = {o.H, o.I, o.max_streams, o.C, 1, 0, 0, 0};
     bench_weights w;
     if (bench_weights_make(&cfg, 1, &w)) {
         fprintf(stderr, "lstmcl-bench: out of memory\n");
