@@ -18,7 +18,7 @@ static void usage(FILE *f)
             "                   [--bidirectional] [--proj P] [--device SPEC] [--repeat R]\n"
             "                   [--algo NAME] [--persist-groups G] [--spin-limit S]\n"
             "                   [--cache-dir DIR] [--kernel-dir DIR] [--expect-algo NAME]\n"
-            "                   [--precision fp32|fp16|bf16|int8]\n"
+            "                   [--precision fp32|fp16|bf16|int8] [--lengths full|spread]\n"
             "Runs a random LSTM (default H=256 I=H N=1 T=100 L=1) on an OpenCL device\n"
             "(SPEC: index, name substring; default $LSTMCL_DEVICE, else the first GPU,\n"
             "else the first device), compares its output y and final states hn, cn with\n"
@@ -33,6 +33,9 @@ static void usage(FILE *f)
             "  --spin-limit S       polls before its device-wide barrier gives up (1-2^30)\n"
             "  --cache-dir DIR      program cache directory; \"off\": none\n"
             "  --kernel-dir DIR     read the kernel sources from DIR\n"
+            "--lengths spread gives the N sequences lengths falling evenly from T down to\n"
+            "ceil(T/5), longest first (lstmcl skips the work past each length); full, the\n"
+            "default, T each.\n"
             "Unset options take their defaults from the environment (README.md).\n"
             "--expect-algo NAME fails the run unless lstmcl_model_algorithm reports NAME\n"
             "after the runs (e.g. fused-rows after a persistent kernel that gave up).\n"
@@ -93,7 +96,7 @@ static double max_diff(const float *a, const float *b, size_t n, int *finite)
 int main(int argc, char **argv)
 {
     size_t H = 256, I = 0, N = 1, T = 100, L = 1, P = 0, R = 5;
-    int bidir = 0;
+    int bidir = 0, spread = 0;
     const char *spec = NULL, *expect = NULL;
     lstmcl_model_options opt;
     lstmcl_model_options_init(&opt);
@@ -127,6 +130,13 @@ int main(int argc, char **argv)
             if (!ok)
                 fprintf(stderr, "lstmcl-demo: %s: %s\n", a,
                         v ? lstmcl_thread_last_error() : "needs a precision name");
+        } else if (!strcmp(a, "--lengths")) {
+            ok = v && (!strcmp(v, "full") || !strcmp(v, "spread"));
+            if (ok)
+                spread = !strcmp(v, "spread");
+            else
+                fprintf(stderr, "lstmcl-demo: %s: full or spread, got \"%s\"\n", a,
+                        v ? v : "");
         } else if (!strcmp(a, "--persist-groups"))
             ok = parse_size(a, v, 1, 4096, &opt.persist_groups);
         else if (!strcmp(a, "--spin-limit"))
@@ -188,6 +198,7 @@ int main(int argc, char **argv)
     lstmcl_model *model = NULL;
     float *x = NULL, *out = NULL;
     double *times = NULL;
+    int32_t *lens = NULL;
     if (!lw || !owned)
         goto out;
     for (size_t l = 0; l < L; l++) {
@@ -236,14 +247,17 @@ int main(int argc, char **argv)
     x = malloc(T * N * I * sizeof(float));
     out = malloc(2 * nout * sizeof(float));
     times = malloc((R ? R : 1) * sizeof *times);
-    if (!x || !out || !times)
+    lens = spread ? malloc(N * sizeof *lens) : NULL;
+    if (!x || !out || !times || (spread && !lens))
         goto out;
+    for (size_t n = 0; spread && n < N; n++)
+        lens[n] = (int32_t)(N > 1 ? T - n * (T - (T + 4) / 5) / (N - 1) : T);
     for (size_t i = 0; i < T * N * I; i++) {
         seed = seed * 1664525u + 1013904223u;
         x[i] = 2.0f * (float)(seed >> 8) / 16777216.0f - 1.0f;
     }
     float *dev = out, *ref = out + nout;
-    lstmcl_forward_args args = {T, N, 0, x, NULL, NULL, NULL, dev, dev + ny, dev + ny + nh};
+    lstmcl_forward_args args = {T, N, 0, x, lens, NULL, NULL, dev, dev + ny, dev + ny + nh};
     double first = 0.0;
     for (size_t r = 0; r <= R; r++) {
         double t0 = now_s();
@@ -308,5 +322,6 @@ out:
     free(x);
     free(out);
     free(times);
+    free(lens);
     return status;
 }

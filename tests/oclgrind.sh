@@ -73,6 +73,10 @@ two=(-H 17 -N 2 -T 4)
 three=(-H 17 -N 3 -T 4)
 stack=(-H 17 -N 3 -T 4 -L 2 --bidirectional --proj 7) # layer 1 reads 14 = 2 x 7 inputs
 odd_m=(-H 17 -I 13 -N 3 -T 3)                          # gemm_nt: M = 9 rows, K = 13
+# lengths 8, 7, 5, 4, 2: groups of four whose trailing sequences end (four,
+# two, one sequence's sums, then none), a group of one that ends, and
+# gemm_nt's rows past the lengths left unwritten and never read
+spread=(-H 17 -N 5 -T 8 -L 2 --bidirectional --lengths spread)
 
 declare -A limits=(
   # Oclgrind's own device: 1 compute unit, 32 KiB local memory, 1024 items.
@@ -347,6 +351,9 @@ og prowsS "persistent-rows stack" default races --algo persistent-rows "${stack[
 og pcols3 "persistent-cols N=3" default races --algo persistent-cols "${three[@]}" --expect-algo persistent
 og pcolsS "persistent-cols stack" default races --algo persistent-cols "${stack[@]}" --expect-algo persistent
 og auto3 "auto N=3 (Oclgrind counts as a CPU)" default races "${three[@]}" --expect-algo persistent
+og rowsL "fused-rows lengths spread (live groups)" default races --algo fused-rows "${spread[@]}" --expect-algo fused-rows
+og prowsL "persistent-rows lengths spread" default races --algo persistent-rows "${spread[@]}" --expect-algo persistent
+og pcolsL "persistent-cols lengths spread" default races --algo persistent-cols "${spread[@]}" --expect-algo persistent
 
 # GPU-like limits: every family again, the persistent kernel with 4 groups.
 og gpu-gemmS "gemm stack" gpu races --algo gemm "${stack[@]}" --expect-algo gemm
@@ -379,6 +386,8 @@ og_uninit u-prowsS "persistent-rows stack" default uninit --algo persistent-rows
 og_uninit u-pcolsS "persistent-cols stack" default uninit --algo persistent-cols "${stack[@]}" --expect-algo persistent
 og_uninit u-gpu-pcolsS "persistent-cols stack (4 groups)" gpu uninit --algo persistent-cols "${stack[@]}" --expect-algo persistent
 og_uninit u-gpu-prowsS "persistent-rows stack (4 groups)" gpu uninit --algo persistent-rows "${stack[@]}" --expect-algo persistent
+og_uninit u-rowsL "fused-rows lengths spread" default uninit --algo fused-rows "${spread[@]}" --expect-algo fused-rows
+og_uninit u-prowsL "persistent-rows lengths spread" default uninit --algo persistent-rows "${spread[@]}" --expect-algo persistent
 
 # ---------------------------------------------------------------------------
 # Reduced precisions (kernels/lstm_wtype.h: half, bfloat16, int8 loads and
