@@ -334,7 +334,11 @@ class Model(Closing):
             lengths  (N,) integers, each in 1..T: sequence n has lengths[n]
                      steps (as nn.utils.rnn.pack_padded_sequence says);
                      its y past them is 0 and its hn, cn are the states at
-                     its last step. None: every sequence has T steps.
+                     its last step. None: every sequence has T steps. The
+                     device skips the work past each length, the most
+                     with the lengths in decreasing order (as
+                     pack_padded_sequence's enforce_sorted wants them);
+                     any order gives the same results.
             y        (T, N, D*Hout), or (N, T, D*Hout) with batch_first.
 
         Args:
