@@ -85,7 +85,8 @@ static void describe(const tcase *c, uint64_t seed, char *buf, size_t cap)
                      c->no_bias ? " no_bias" : "", c->peephole ? " peephole" : "",
                      c->input_forget ? " input_forget" : "", c->has_clip ? (c->clip_cell ? " clip+cell" : " clip") : "",
                      c->batch_first ? " batch_first" : "", c->h0c0 ? " h0c0" : "",
-                     c->lens == 2 ? " lens(longest first)" : c->lens ? " lens" : "", (double)c->x_scale, (double)c->w_scale);
+                     c->lens == 2 ? " lens(longest first)" : c->lens ? " lens" : "",
+                     (double)c->x_scale, (double)c->w_scale);
     for (int d = 0; d < 2 && n > 0 && (size_t)n < cap; d++)
         for (int s = 0; s < 3 && (size_t)n < cap; s++) {
             const char *name = lstmcl_activation_name(c->act[d][s].kind);
@@ -710,7 +711,7 @@ static void test_covering(void **state)
 
     /* Lengths from T down to 1, longest first: groups of four sequences
      * whose trailing ones have ended, whole groups ended, and input rows
-     * past every length, in both layouts, with and without a projection;
+     * past every length, time-major and batch-first, with and without a projection;
      * the same batch in the opposite order gives the same results. */
     c = base_case();
     c.dir = LSTMCL_BIDIRECTIONAL;
