@@ -14,9 +14,9 @@
  * one changes from minute to minute.
  *
  * How: per batch size (LC_CHOICE_SLOTS of them, the least recently used
- * replaced), the seconds per step of each candidate, from timed passes: the median of its
- * last LC_CHOICE_KEEP samples (the lower of the middle two of an even
- * count). A new batch size runs the candidates in turn (a model's first
+ * replaced), the seconds per step of each candidate, from timed passes:
+ * the median of its last LC_CHOICE_KEEP samples (the lower of the middle
+ * two of an even count). A new batch size runs the candidates in turn (a model's first
  * pass of a kernel, which pays for its first launch, does not count) until
  * one leads by more than LC_CHOICE_CLEAR or each has LC_CHOICE_KEEP
  * samples, then the faster one. Every `every` passes the other one runs
